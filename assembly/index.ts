@@ -1,17 +1,33 @@
 // The one WebAssembly module of wasm-session. src/wasm.ts is its only caller.
 //
-// Static areas (fixed at compile time, never freed, no allocator involved):
+// Static areas (fixed at compile time, never freed):
 //
 //   IO      IO_SIZE bytes   inputs copied in from JS, outputs read back
 //   SCRATCH 256 bytes       digests, hex, HMAC key states, one MD5 context
 //
-// JS asks for their addresses once at start-up via ioPtr()/scratchPtr().
+// Dynamic memory (page cache slots, free sets) comes from alloc()/dealloc(),
+// the runtime's TLSF allocator; memory may grow, and src/wasm.ts re-acquires
+// its views when it does. JS asks for the static addresses once at start-up.
 
 export {
   md5Blocks, md5, md5Init, md5InitFrom, md5Update, md5Final,
   hmacKeyStates, hmac, hmacOuter, md5Hex, hmacHex, hmacVerifyHex, toHex, equalConstantTime,
   MD5_CTX_SIZE,
 } from './md5';
+export { xxh64Split } from './xxh64';
+export {
+  PAGE_HEADER, pageInit, pageRestamp, pageSeal, pageVerify, maxKeyBytes, maxInlineRecord,
+} from './page';
+export { META_HEADER, metaSeal, metaVerify } from './meta';
+export {
+  REC_HEADER, validateRecords, recFind, recSize, recRemove, recAppend, recIndex, recSplit,
+  recCheckHashes, keyHash,
+} from './records';
+export { dirFill, dirDoubleInto, dirEntriesInRange } from './dir';
+export {
+  FREE_SET_HEADER, freeInit, freeCount, freeGet, freeHas, freeAdd, freeTake, freeTakeRun, freeRemove,
+  freeEncodedSize, freeEncode, freeDecode,
+} from './freelist';
 
 export const IO_SIZE: i32 = 65536;
 const IO: usize = memory.data(IO_SIZE, 16);
@@ -19,3 +35,7 @@ const SCRATCH: usize = memory.data(256, 16);
 
 export function ioPtr(): usize { return IO; }
 export function scratchPtr(): usize { return SCRATCH; }
+
+/** Allocates `size` bytes, 16-byte aligned; memory grows when needed. */
+export function alloc(size: usize): usize { return heap.alloc(size); }
+export function dealloc(ptr: usize): void { heap.free(ptr); }

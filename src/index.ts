@@ -2,3 +2,5 @@
 export { md5, hmacMd5, createMd5, createIdSigner, MAX_SIGNED_ID_BYTES } from './crypto.js';
 export type { HashEncoding, BinaryLike, Md5Hash, IdSigner } from './crypto.js';
 export { WasmTrapError } from './errors.js';
+export { Dbm, DbmError, DbmCorruptError, LockTimeoutError, DbmClosedError, DbmReadOnlyError } from './dbm/index.js';
+export type { DbmOptions, DbmFlag, DbmKey, DbmTimes, DbmStat, DbmTransaction, CheckReport } from './dbm/index.js';

@@ -31,10 +31,58 @@ interface CoreExports {
   hmacOuter(states: number, out: number): void;
   hmacVerifyHex(states: number, p: number, len: number, scratch: number): number;
   toHex(src: number, len: number, dst: number): void;
+  alloc(size: number): number;
+  dealloc(ptr: number): void;
+  xxh64Split(p: number, len: number, seedLo: number, seedHi: number, hiOut: number): number;
+  keyHash(key: number, keyLen: number, seedLo: number, seedHi: number): number;
+  PAGE_HEADER: WebAssembly.Global;
+  META_HEADER: WebAssembly.Global;
+  REC_HEADER: WebAssembly.Global;
+  FREE_SET_HEADER: WebAssembly.Global;
+  pageInit(p: number, pageSize: number, type: number, aux: number, pageNo: number, txid: number): void;
+  pageRestamp(p: number, pageNo: number, txid: number): void;
+  pageSeal(p: number, pageSize: number, seedLo: number, seedHi: number): void;
+  pageVerify(p: number, pageSize: number, pageNo: number, seedLo: number, seedHi: number, maxTxid: number, type: number): number;
+  maxKeyBytes(pageSize: number): number;
+  maxInlineRecord(pageSize: number): number;
+  metaSeal(p: number, pageSize: number): void;
+  metaVerify(p: number, pageSize: number): number;
+  validateRecords(base: number, used: number, count: number, pageSize: number): number;
+  recFind(base: number, used: number, hash: number, key: number, keyLen: number): number;
+  recSize(base: number, off: number): number;
+  recRemove(base: number, used: number, off: number): number;
+  recAppend(base: number, used: number, capacity: number, hash: number, key: number, keyLen: number,
+    flags: number, value: number, valueLen: number, ovfPage: number): number;
+  recIndex(base: number, used: number, out: number, max: number): number;
+  recSplit(src: number, used: number, bit: number, dst0: number, dst1: number, out: number): void;
+  recCheckHashes(base: number, used: number, depth: number, prefix: number, seedLo: number, seedHi: number): number;
+  dirFill(base: number, from: number, n: number, value: number): void;
+  dirDoubleInto(src: number, n: number, dst: number): void;
+  dirEntriesInRange(base: number, n: number, pageCount: number): number;
+  freeInit(set: number, capacity: number): void;
+  freeCount(set: number): number;
+  freeGet(set: number, i: number): number;
+  freeHas(set: number, page: number): number;
+  freeAdd(set: number, page: number): number;
+  freeTake(set: number, n: number, out: number): number;
+  freeRemove(set: number, page: number): number;
+  freeTakeRun(set: number, n: number): number;
+  freeEncodedSize(set: number): number;
+  freeEncode(set: number, dst: number): number;
+  freeDecode(set: number, src: number, len: number, pageCount: number): number;
 }
 
 const wasmBytes = readFileSync(new URL('./core.wasm', import.meta.url));
-const core = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes), {}).exports as unknown as CoreExports;
+const imports = {
+  env: {
+    // Called by the runtime only on a failed internal assertion or when
+    // memory cannot grow; the message is an AssemblyScript (UTF-16) string.
+    abort(msg: number, file: number, line: number, column: number): never {
+      throw new WasmTrapError('abort', new Error(`${readAsString(msg)} at ${readAsString(file)}:${line}:${column}`));
+    },
+  },
+};
+const core = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes), imports).exports as unknown as CoreExports;
 
 /** Bytes in the IO area: the largest input handled without chunking. */
 export const IO_SIZE: number = core.IO_SIZE.value;
@@ -57,14 +105,31 @@ const CTX = SCRATCH + 128; //        88  MD5 context in use
 interface FastBuffer extends Buffer {
   utf8Write(s: string, offset: number, maxBytes: number): number;
   latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
 }
 
 let mem = Buffer.from(core.memory.buffer) as FastBuffer;
+let dv = new DataView(core.memory.buffer);
 
 /** The current view of memory; a grown memory detaches the old buffer. */
 function memory(): FastBuffer {
-  if (mem.byteLength === 0) mem = Buffer.from(core.memory.buffer) as FastBuffer;
+  if (mem.byteLength === 0) {
+    mem = Buffer.from(core.memory.buffer) as FastBuffer;
+    dv = new DataView(core.memory.buffer);
+  }
   return mem;
+}
+
+function dataView(): DataView {
+  memory();
+  return dv;
+}
+
+function readAsString(ptr: number): string {
+  if (!ptr) return '?';
+  const m = memory();
+  const bytes = m.readUInt32LE(ptr - 4);
+  return m.toString('utf16le', ptr, ptr + bytes);
 }
 
 /** Rethrows a wasm trap as a WasmTrapError naming `operation`; other errors as they are. */
@@ -256,3 +321,151 @@ export function verifySignedHex(statesList: readonly Uint8Array[], signed: strin
     trap('verify', err);
   }
 }
+
+// ---------------------------------------------------------------------------
+// dbm: memory, staging and the page-format functions of assembly/{page,meta,
+// records,dir,freelist}.ts. Pointers are plain numbers into wasm memory.
+// A view returned by view() is only valid until the next call that may
+// allocate (alloc, or anything growing memory); callers use it at once.
+
+/** Wraps a core export so that a trap becomes a WasmTrapError naming it. */
+function guarded<F extends (...args: number[]) => number | void>(name: keyof CoreExports): F {
+  const fn = core[name] as unknown as (...args: number[]) => number | void;
+  return function (a?: number, b?: number, c?: number, d?: number, e?: number, f?: number, g?: number, h?: number, i?: number, j?: number) {
+    try {
+      return fn(a!, b!, c!, d!, e!, f!, g!, h!, i!, j!);
+    } catch (err) {
+      trap(name, err);
+    }
+  } as F;
+}
+
+export const PAGE_HEADER: number = core.PAGE_HEADER.value;
+export const META_HEADER: number = core.META_HEADER.value;
+export const REC_HEADER: number = core.REC_HEADER.value;
+export const FREE_SET_HEADER: number = core.FREE_SET_HEADER.value;
+/** Where stageKey() puts a key; values to append are staged right after it. */
+export const STAGE = IO;
+/** A 256-byte area for small outputs (recSplit results, hash halves). */
+const OUT = SCRATCH + 224;
+
+export const alloc = guarded<(size: number) => number>('alloc');
+export const dealloc = guarded<(ptr: number) => void>('dealloc');
+
+export function view(ptr: number, len: number): Buffer {
+  return memory().subarray(ptr, ptr + len);
+}
+export function copyIn(ptr: number, bytes: Uint8Array): void {
+  memory().set(bytes, ptr);
+}
+export function copyOut(ptr: number, len: number): Buffer {
+  return Buffer.from(memory().subarray(ptr, ptr + len));
+}
+export function copyWithin(dst: number, src: number, len: number): void {
+  memory().copyWithin(dst, src, src + len);
+}
+export function zero(ptr: number, len: number): void {
+  memory().fill(0, ptr, ptr + len);
+}
+export function utf8At(ptr: number, len: number): string {
+  return memory().utf8Slice(ptr, ptr + len);
+}
+export function equalBytes(ptr: number, bytes: Uint8Array): boolean {
+  const m = memory();
+  return m.compare(bytes, 0, bytes.length, ptr, ptr + bytes.length) === 0;
+}
+
+export const u8 = (ptr: number): number => dataView().getUint8(ptr);
+export const u16 = (ptr: number): number => dataView().getUint16(ptr, true);
+export const u32 = (ptr: number): number => dataView().getUint32(ptr, true);
+export const f64 = (ptr: number): number => dataView().getFloat64(ptr, true);
+/** A u64 field as a number (exact below 2^53: txids and counts stay far below). */
+export const u64 = (ptr: number): number => {
+  const d = dataView();
+  return d.getUint32(ptr, true) + d.getUint32(ptr + 4, true) * 0x1_0000_0000;
+};
+export const setU8 = (ptr: number, v: number): void => dataView().setUint8(ptr, v);
+export const setU16 = (ptr: number, v: number): void => dataView().setUint16(ptr, v, true);
+export const setU32 = (ptr: number, v: number): void => dataView().setUint32(ptr, v, true);
+export const setF64 = (ptr: number, v: number): void => dataView().setFloat64(ptr, v, true);
+export const setU64 = (ptr: number, v: number): void => {
+  const d = dataView();
+  d.setUint32(ptr, v % 0x1_0000_0000, true);
+  d.setUint32(ptr + 4, Math.floor(v / 0x1_0000_0000), true);
+};
+
+/**
+ * Copies a key (a string as UTF-8, or bytes) to STAGE; returns its length in
+ * bytes, or -1 when it is longer than `maxBytes`.
+ */
+export function stageKey(key: string | Uint8Array, maxBytes: number): number {
+  const m = memory();
+  if (typeof key === 'string') {
+    if (key.length > maxBytes) return -1;
+    const len = m.utf8Write(key, STAGE, maxBytes * 3 + 3);
+    return len > maxBytes ? -1 : len;
+  }
+  if (key.byteLength > maxBytes) return -1;
+  m.set(key, STAGE);
+  return key.byteLength;
+}
+
+/** Copies a value to just after a staged key; returns its address. */
+export function stageValueAfterKey(keyLen: number, value: Uint8Array): number {
+  const at = STAGE + ((keyLen + 15) & ~15);
+  if (at + value.byteLength > IO + IO_SIZE) throw new RangeError('wasm-session dbm: staged value too large');
+  memory().set(value, at);
+  return at;
+}
+
+/** XXH64 of `len` bytes at `p` as [low, high] 32-bit halves. */
+export function xxh64(p: number, len: number, seedLo: number, seedHi: number): [number, number] {
+  const lo = guardedXxh(p, len, seedLo, seedHi, OUT) >>> 0;
+  return [lo, u32(OUT)];
+}
+const guardedXxh = guarded<(p: number, len: number, sl: number, sh: number, out: number) => number>('xxh64Split');
+
+/** XXH64 of bytes or a UTF-8 string, for tests of the page checksum's hash. */
+export function xxh64Of(data: Uint8Array | string, seedLo = 0, seedHi = 0): [number, number] {
+  const len = stageInIo(data);
+  if (len < 0) throw new RangeError('wasm-session: xxh64Of input larger than the IO area');
+  return xxh64(IO, len, seedLo, seedHi);
+}
+
+export const keyHash = guarded<(key: number, keyLen: number, seedLo: number, seedHi: number) => number>('keyHash');
+export const pageInit = guarded<(p: number, pageSize: number, type: number, aux: number, pageNo: number, txid: number) => void>('pageInit');
+export const pageRestamp = guarded<(p: number, pageNo: number, txid: number) => void>('pageRestamp');
+export const pageSeal = guarded<(p: number, pageSize: number, seedLo: number, seedHi: number) => void>('pageSeal');
+export const pageVerify = guarded<(p: number, pageSize: number, pageNo: number, seedLo: number, seedHi: number, maxTxid: number, type: number) => number>('pageVerify');
+export const maxKeyBytes = guarded<(pageSize: number) => number>('maxKeyBytes');
+export const maxInlineRecord = guarded<(pageSize: number) => number>('maxInlineRecord');
+export const metaSeal = guarded<(p: number, pageSize: number) => void>('metaSeal');
+export const metaVerify = guarded<(p: number, pageSize: number) => number>('metaVerify');
+export const validateRecords = guarded<(base: number, used: number, count: number, pageSize: number) => number>('validateRecords');
+export const recFind = guarded<(base: number, used: number, hash: number, key: number, keyLen: number) => number>('recFind');
+export const recSize = guarded<(base: number, off: number) => number>('recSize');
+export const recRemove = guarded<(base: number, used: number, off: number) => number>('recRemove');
+export const recAppend = guarded<(base: number, used: number, capacity: number, hash: number, key: number, keyLen: number,
+  flags: number, value: number, valueLen: number, ovfPage: number) => number>('recAppend');
+export const recIndex = guarded<(base: number, used: number, out: number, max: number) => number>('recIndex');
+export const recCheckHashes = guarded<(base: number, used: number, depth: number, prefix: number, seedLo: number, seedHi: number) => number>('recCheckHashes');
+const recSplitRaw = guarded<(src: number, used: number, bit: number, dst0: number, dst1: number, out: number) => void>('recSplit');
+/** Splits records by hash bit; returns [used0, count0, used1, count1]. */
+export function recSplit(src: number, used: number, bit: number, dst0: number, dst1: number): [number, number, number, number] {
+  recSplitRaw(src, used, bit, dst0, dst1, OUT);
+  return [u32(OUT), u32(OUT + 4), u32(OUT + 8), u32(OUT + 12)];
+}
+export const dirFill = guarded<(base: number, from: number, n: number, value: number) => void>('dirFill');
+export const dirDoubleInto = guarded<(src: number, n: number, dst: number) => void>('dirDoubleInto');
+export const dirEntriesInRange = guarded<(base: number, n: number, pageCount: number) => number>('dirEntriesInRange');
+export const freeInit = guarded<(set: number, capacity: number) => void>('freeInit');
+export const freeCount = guarded<(set: number) => number>('freeCount');
+export const freeGet = guarded<(set: number, i: number) => number>('freeGet');
+export const freeHas = guarded<(set: number, page: number) => number>('freeHas');
+export const freeAdd = guarded<(set: number, page: number) => number>('freeAdd');
+export const freeTake = guarded<(set: number, n: number, out: number) => number>('freeTake');
+export const freeTakeRun = guarded<(set: number, n: number) => number>('freeTakeRun');
+export const freeRemove = guarded<(set: number, page: number) => number>('freeRemove');
+export const freeEncodedSize = guarded<(set: number) => number>('freeEncodedSize');
+export const freeEncode = guarded<(set: number, dst: number) => number>('freeEncode');
+export const freeDecode = guarded<(set: number, src: number, len: number, pageCount: number) => number>('freeDecode');
