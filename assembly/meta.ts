@@ -119,7 +119,8 @@ export function metaVerify(p: usize, pageSize: i32): i32 {
     if (<u64>mainCount != load<u64>(p + M_KEYCOUNT)) return ERR_LAYOUT;
     return validateRecords(main, mainUsed, mainCount, pageSize);
   }
-  if (mainUsed != mainCount << 2 || mainCount == 0) return ERR_LAYOUT;
+  // mainCount first: mainCount << 2 wraps around for a huge count.
+  if (mainCount == 0 || mainCount > <u32>(pageSize - META_HEADER) >> 2 || mainUsed != mainCount << 2) return ERR_LAYOUT;
   if (!dirEntriesInRange(main, mainCount, pageCount)) return ERR_LAYOUT;
   return 0;
 }

@@ -106,7 +106,8 @@ export function pageVerify(
     return validateRecords(p + PAGE_HEADER, used, count, pageSize);
   }
   if (type == TYPE_DIR) {
-    if (used != count << 2) return ERR_LAYOUT;
+    // count first: count << 2 wraps around for a huge count.
+    if (count > payload >> 2 || used != count << 2) return ERR_LAYOUT;
   } else if (used != count) {
     return ERR_LAYOUT;
   }

@@ -111,19 +111,22 @@ interface FastBuffer extends Buffer {
 let mem = Buffer.from(core.memory.buffer) as FastBuffer;
 let dv = new DataView(core.memory.buffer);
 
-/** The current view of memory; a grown memory detaches the old buffer. */
-function memory(): FastBuffer {
-  if (mem.byteLength === 0) {
+/**
+ * Memory grows only inside alloc() (the runtime's allocator); growing
+ * detaches the old ArrayBuffer, so alloc() re-acquires the views and every
+ * other access can use them directly.
+ */
+function refreshViews(): void {
+  if (mem.buffer !== core.memory.buffer) {
     mem = Buffer.from(core.memory.buffer) as FastBuffer;
     dv = new DataView(core.memory.buffer);
   }
+}
+
+function memory(): FastBuffer {
   return mem;
 }
 
-function dataView(): DataView {
-  memory();
-  return dv;
-}
 
 function readAsString(ptr: number): string {
   if (!ptr) return '?';
@@ -349,11 +352,26 @@ export const STAGE = IO;
 /** A 256-byte area for small outputs (recSplit results, hash halves). */
 const OUT = SCRATCH + 224;
 
-export const alloc = guarded<(size: number) => number>('alloc');
+const allocRaw = guarded<(size: number) => number>('alloc');
+/** Allocates `size` bytes of wasm memory (16-byte aligned); may grow memory. */
+export function alloc(size: number): number {
+  const ptr = allocRaw(size);
+  refreshViews();
+  return ptr;
+}
 export const dealloc = guarded<(ptr: number) => void>('dealloc');
 
 export function view(ptr: number, len: number): Buffer {
-  return memory().subarray(ptr, ptr + len);
+  return mem.subarray(ptr, ptr + len);
+}
+
+/**
+ * Calls `read(buffer, start, end)` on the bytes [ptr, ptr + len) in place,
+ * without creating a view (decoders such as msgpackr take start/end). The
+ * reader must not keep `buffer`: it is all of wasm memory.
+ */
+export function readWith<T>(ptr: number, len: number, read: (buffer: Buffer, start: number, end: number) => T): T {
+  return read(mem, ptr, ptr + len);
 }
 export function copyIn(ptr: number, bytes: Uint8Array): void {
   memory().set(bytes, ptr);
@@ -368,30 +386,30 @@ export function zero(ptr: number, len: number): void {
   memory().fill(0, ptr, ptr + len);
 }
 export function utf8At(ptr: number, len: number): string {
-  return memory().utf8Slice(ptr, ptr + len);
+  return mem.utf8Slice(ptr, ptr + len);
+}
+/** Whether [a, a+len) and [b, b+len) hold the same bytes. */
+export function sameBytes(a: number, b: number, len: number): boolean {
+  return mem.compare(mem, a, a + len, b, b + len) === 0;
 }
 export function equalBytes(ptr: number, bytes: Uint8Array): boolean {
   const m = memory();
   return m.compare(bytes, 0, bytes.length, ptr, ptr + bytes.length) === 0;
 }
 
-export const u8 = (ptr: number): number => dataView().getUint8(ptr);
-export const u16 = (ptr: number): number => dataView().getUint16(ptr, true);
-export const u32 = (ptr: number): number => dataView().getUint32(ptr, true);
-export const f64 = (ptr: number): number => dataView().getFloat64(ptr, true);
+export const u8 = (ptr: number): number => dv.getUint8(ptr);
+export const u16 = (ptr: number): number => dv.getUint16(ptr, true);
+export const u32 = (ptr: number): number => dv.getUint32(ptr, true);
+export const f64 = (ptr: number): number => dv.getFloat64(ptr, true);
 /** A u64 field as a number (exact below 2^53: txids and counts stay far below). */
-export const u64 = (ptr: number): number => {
-  const d = dataView();
-  return d.getUint32(ptr, true) + d.getUint32(ptr + 4, true) * 0x1_0000_0000;
-};
-export const setU8 = (ptr: number, v: number): void => dataView().setUint8(ptr, v);
-export const setU16 = (ptr: number, v: number): void => dataView().setUint16(ptr, v, true);
-export const setU32 = (ptr: number, v: number): void => dataView().setUint32(ptr, v, true);
-export const setF64 = (ptr: number, v: number): void => dataView().setFloat64(ptr, v, true);
+export const u64 = (ptr: number): number => dv.getUint32(ptr, true) + dv.getUint32(ptr + 4, true) * 0x1_0000_0000;
+export const setU8 = (ptr: number, v: number): void => dv.setUint8(ptr, v);
+export const setU16 = (ptr: number, v: number): void => dv.setUint16(ptr, v, true);
+export const setU32 = (ptr: number, v: number): void => dv.setUint32(ptr, v, true);
+export const setF64 = (ptr: number, v: number): void => dv.setFloat64(ptr, v, true);
 export const setU64 = (ptr: number, v: number): void => {
-  const d = dataView();
-  d.setUint32(ptr, v % 0x1_0000_0000, true);
-  d.setUint32(ptr + 4, Math.floor(v / 0x1_0000_0000), true);
+  dv.setUint32(ptr, v % 0x1_0000_0000, true);
+  dv.setUint32(ptr + 4, Math.floor(v / 0x1_0000_0000), true);
 };
 
 /**

@@ -18,7 +18,11 @@ export interface CheckReport {
   pageCount: number;
   pages: { meta: number; dir: number; bucket: number; overflow: number; freelist: number; free: number };
   depth: number;
-  /** State of each meta slot: 'current', 'stale' (older txid, left by an interrupted commit) or 'invalid'. */
+  /**
+   * State of each meta slot: 'current', 'stale' (older txid, left by an
+   * interrupted commit), 'invalid', or 'absent' (a zero-length file, which
+   * a read-only handle sees as an empty database).
+   */
   metaSlots: [string, string];
   fileBytes: number;
 }
@@ -39,6 +43,14 @@ const MAX_PROBLEMS = 50;
 
 export function checkDatabase(ctx: CheckContext): CheckReport {
   const { path, pageSize: P, state: s } = ctx;
+  // txid 0 is the state a read-only handle gives a zero-length file: there
+  // is nothing to walk, as long as the file is still empty.
+  if (s.txid === 0) {
+    const fileBytes = ctx.io.size(ctx.fd);
+    if (fileBytes !== 0) throw new DbmCorruptError(path, 0, 'the file has no meta page but is not empty');
+    const pages = { meta: 0, dir: 0, bucket: 0, overflow: 0, freelist: 0, free: 0 };
+    return { ok: true, txid: 0, keys: 0, pageCount: 0, pages, depth: 0, metaSlots: ['absent', 'absent'], fileBytes };
+  }
   const problems: { page: number; reason: string }[] = [];
   const problem = (page: number, reason: string): void => {
     if (problems.length < MAX_PROBLEMS) problems.push({ page, reason });
@@ -95,8 +107,9 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
           const first = w.u32(rec + w.REC_HEADER + keyLen);
           const len = w.u32(rec + 8);
           const pages = Math.ceil(len / payload);
-          let ok = true;
-          for (let k = 0; k < pages; k++) ok = mark(first + k, KIND.overflow, `overflow value in page ${where}`) && ok;
+          let ok = first >= 2 && first + pages <= s.pageCount;
+          if (!ok) problem(where, `overflow run of ${pages} pages at ${first} is outside the file's ${s.pageCount} pages`);
+          for (let k = 0; ok && k < pages; k++) ok = mark(first + k, KIND.overflow, `overflow value in page ${where}`);
           if (ok) {
             guard(first, () => {
               const run = pager.readRun(first, pages, PAGE_TYPE.overflow, s.txid, s.pageCount);
@@ -177,6 +190,7 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
     if (usage[no] === KIND.unused) problem(no, 'page is neither in use nor free (leaked)');
   }
   const fileBytes = ctx.io.size(ctx.fd);
+  if (fileBytes < s.pageCount * P) problem(Math.floor(fileBytes / P), `the file ends at ${fileBytes} bytes, before the last of its ${s.pageCount} pages`);
   pager.close();
   if (problems.length > 0) {
     const first = problems[0];

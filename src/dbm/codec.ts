@@ -4,21 +4,23 @@
 // Error, BigInt of any size. 'raw' stores bytes as given (strings as UTF-8)
 // and returns Buffers.
 
-import { Packr } from 'msgpackr';
+import { Packr, addExtension } from 'msgpackr';
 import type { CodecName } from './format.js';
 
 export interface ValueCodec {
   readonly name: CodecName;
   encode(value: unknown): Uint8Array;
-  /** Decodes a view that is only valid during the call: results must not alias it. */
+  /** Decodes bytes that are only valid during the call: results must not alias them. */
   decode(bytes: Uint8Array): unknown;
+  /** Decodes buffer[start, end) in place (no view allocated); same aliasing rule. */
+  decodeRange(buffer: Buffer, start: number, end: number): unknown;
 }
 
 /** The msgpackr configuration shared by the dbm and sessions. */
 export const packr = new Packr({
   // Plain MessagePack maps and arrays; records are msgpackr-specific.
   useRecords: false,
-  // Map, Set, typed arrays, Error, RegExp survive the round trip.
+  // Set, typed arrays, Error, RegExp survive the round trip (Map: see below).
   moreTypes: true,
   // BigInts beyond 64 bits too, instead of a RangeError.
   useBigIntExtension: true,
@@ -26,10 +28,67 @@ export const packr = new Packr({
   copyBuffers: true,
 });
 
+// msgpackr writes a Map as a MessagePack map, the same as a plain object, and
+// with useRecords off decodes every map as an object: a Map would come back
+// as an object with stringified keys. So the codec writes Maps as an
+// extension of their own ('m', the entries as an array of [key, value]),
+// which decodes to a Map. Plain Maps skip msgpackr's extension lookup, so
+// encode() first swaps each Map in the value (at any depth inside plain
+// objects, arrays, Sets and Maps) for a MapEntries, copying only containers
+// that hold one; the caller's value is never modified.
+const MAP_EXTENSION = 0x6d;
+
+class MapEntries {
+  constructor(readonly entries: [unknown, unknown][]) {}
+}
+
+addExtension({
+  Class: MapEntries,
+  type: MAP_EXTENSION,
+  write: (m: MapEntries) => m.entries,
+  read: (entries: [unknown, unknown][]) => new Map(entries),
+});
+
+function tagMaps(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Map) {
+    const entries: [unknown, unknown][] = [];
+    for (const [k, v] of value) entries.push([tagMaps(k), tagMaps(v)]);
+    return new MapEntries(entries);
+  }
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const tagged = tagMaps(value[i]);
+      if (tagged !== value[i]) (out ??= value.slice())[i] = tagged;
+    }
+    return out ?? value;
+  }
+  if (value instanceof Set) {
+    let changed = false;
+    const items = [...value].map((item) => {
+      const tagged = tagMaps(item);
+      changed ||= tagged !== item;
+      return tagged;
+    });
+    return changed ? new Set(items) : value;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value; // Date, Buffer, class instances: as msgpackr writes them
+  let out: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    const tagged = tagMaps(item);
+    if (tagged !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = tagged;
+  }
+  return out ?? value;
+}
+
 export const msgpackCodec: ValueCodec = {
   name: 'msgpack',
-  encode: (value) => packr.pack(value),
+  encode: (value) => packr.pack(tagMaps(value)),
   decode: (bytes) => packr.unpack(bytes),
+  decodeRange: (buffer, start, end) => packr.unpack(buffer, { start, end }),
 };
 
 export const rawCodec: ValueCodec = {
@@ -40,6 +99,7 @@ export const rawCodec: ValueCodec = {
     throw new TypeError(`wasm-session dbm: with codec 'raw' values must be strings or Uint8Arrays, got ${value === null ? 'null' : typeof value}`);
   },
   decode: (bytes) => Buffer.from(bytes),
+  decodeRange: (buffer, start, end) => Buffer.from(buffer.subarray(start, end)),
 };
 
 export const CODECS: Record<CodecName, ValueCodec> = { msgpack: msgpackCodec, raw: rawCodec };

@@ -12,11 +12,11 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import crypto from 'node:crypto';
 import * as w from '../wasm.js';
-import { DbmError, DbmClosedError, DbmReadOnlyError, LockTimeoutError } from '../errors.js';
+import { DbmError, DbmCorruptError, DbmClosedError, DbmReadOnlyError, LockTimeoutError } from '../errors.js';
 import { type FileIO, nodeFileIO, readFully } from './io.js';
 import { FileLock, type LockMode } from './lock.js';
 import { Pager, chooseMeta, OPEN_READ_BYTES } from './pager.js';
-import { Snapshot, type Tree } from './tree.js';
+import { Snapshot, type Tree, type ValueReader } from './tree.js';
 import { Txn } from './txn.js';
 import { type MetaState, readMeta, writeMetaFields, emptyMeta } from './meta.js';
 import { CODECS, type ValueCodec } from './codec.js';
@@ -90,6 +90,9 @@ export interface DbmTransaction<V = unknown, K extends DbmKey = string> {
 
 const FLAGS: readonly DbmFlag[] = ['r', 'w', 'c', 'n'];
 
+/** Turns a record (address valid only during the call) into a result. */
+type RecordConverter<T> = (tree: Tree, rec: number, keyLen: number) => T;
+
 function validateOptions(path: unknown, o: DbmOptions): Required<Omit<DbmOptions, 'codec' | 'io'>> & { codec?: CodecName; io: FileIO } {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('wasm-session dbm: path must be a non-empty string');
   if (path.includes('\0')) throw new TypeError('wasm-session dbm: path must not contain NUL');
@@ -113,6 +116,27 @@ function validateOptions(path: unknown, o: DbmOptions): Required<Omit<DbmOptions
   if (typeof cacheSize !== 'number' || !(cacheSize > 0)) throw new RangeError('wasm-session dbm: cacheSize must be a positive number of bytes');
   const mode = o.mode ?? 0o600;
   return { flag, pageSize, sync, lockTimeout, codec: o.codec, keyEncoding, cacheSize, mode, io: o.io ?? nodeFileIO };
+}
+
+/**
+ * Handles whose operation-scoped lock is released when the event loop turns.
+ * One setImmediate serves them all, and a handle closed within the turn
+ * simply leaves the set (a pending immediate per handle would keep every
+ * closed handle alive until the loop turns).
+ */
+const releaseAtTurnEnd = new Set<{ releaseTurnLock(): void }>();
+let turnEndScheduled = false;
+
+function scheduleTurnEnd(handle: { releaseTurnLock(): void }): void {
+  releaseAtTurnEnd.add(handle);
+  if (turnEndScheduled) return;
+  turnEndScheduled = true;
+  setImmediate(() => {
+    turnEndScheduled = false;
+    const handles = [...releaseAtTurnEnd];
+    releaseAtTurnEnd.clear();
+    for (const h of handles) h.releaseTurnLock();
+  });
 }
 
 /** One staging area for meta reads, shared: every use is synchronous. */
@@ -169,7 +193,6 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   #slotTxids: [number, number] = [-1, -1];
   #snapshot: Snapshot;
   #closed = false;
-  #releaseScheduled = false;
   /** Explicit holders of the lock: running transactions and lock(). */
   #holds = 0;
   #userLocked = false;
@@ -185,7 +208,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     this.#io = opts.io;
     this.#fd = fd;
     this.#opts = opts;
-    this.#lock = new FileLock(fd, path, nodePath.resolve(path));
+    this.#lock = new FileLock(fd, path);
     this.#pager = new Pager(opts.io, fd, path, pageSize, opts.cacheSize);
     this.#meta = w.alloc(pageSize);
     this.#state = emptyMeta(CODEC_ID.msgpack, 0, 0, 0);
@@ -216,28 +239,24 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     let db: Dbm<V, K> | undefined;
     try {
       // The first read tells the page size; the handle is built after it.
-      const lock = new FileLock(fd, path, nodePath.resolve(path));
+      const lock = new FileLock(fd, path);
       const mode: LockMode = flag === 'r' ? 'shared' : 'exclusive';
-      await lock.acquire(mode, opts.lockTimeout);
+      if (!lock.tryAcquire(mode)) await lock.acquire(mode, opts.lockTimeout);
       try {
         if (flag === 'n') io.ftruncate(fd, 0);
         const buf = stagingBuffer();
-        const len = readFully(io, fd, w.view(buf, OPEN_READ_BYTES), 0, OPEN_READ_BYTES, 0);
-        const metaTmp = w.alloc(MAX_PAGE_SIZE);
-        try {
-          const read = chooseMeta(path, buf, len, metaTmp, (pos, length, dst) => readFully(io, fd, w.view(dst, length), 0, length, pos));
-          const pageSize = read.pageSize > 0 ? read.pageSize : opts.pageSize;
-          db = new Dbm<V, K>(path, fd, pageSize, opts);
-          db.#lock.held = mode;
-          if (read.slot < 0) {
-            db.#initializeEmpty();
-          } else {
-            w.copyWithin(db.#meta, metaTmp, pageSize);
-            db.#adoptMeta(read.slotTxids);
-            db.#primeCache(buf, len);
-          }
-        } finally {
-          w.dealloc(metaTmp);
+        // One read: a short count from a regular file means end of file.
+        const len = io.pread(fd, w.view(buf, OPEN_READ_BYTES), 0, OPEN_READ_BYTES, 0);
+        const read = chooseMeta(path, buf, len, (pos, length, dst) => readFully(io, fd, w.view(dst, length), 0, length, pos));
+        const pageSize = read.pageSize > 0 ? read.pageSize : opts.pageSize;
+        db = new Dbm<V, K>(path, fd, pageSize, opts);
+        db.#lock.held = mode;
+        if (read.slot < 0) {
+          db.#initializeEmpty();
+        } else {
+          w.copyWithin(db.#meta, read.src, pageSize);
+          db.#adoptMeta(read.slotTxids);
+          db.#primeCache(buf, len);
         }
         db.#setCodec();
       } catch (err) {
@@ -274,15 +293,35 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     w.zero(this.#meta, this.pageSize);
     writeMetaFields(this.#meta, this.pageSize, this.#state);
     w.metaSeal(this.#meta, this.pageSize);
-    this.#pager.writeMetaPair(this.#meta, [-1, -1], this.#opts.sync === 'commit');
-    if (this.#opts.sync === 'commit') this.#pager.sync();
+    try {
+      this.#pager.writeMetaPair(this.#meta, [-1, -1], this.#opts.sync === 'commit');
+      if (this.#opts.sync === 'commit') this.#pager.sync();
+    } catch (err) {
+      // The file was empty: make it so again, or a torn first meta page
+      // would make it unopenable ("not a dbm file") for good.
+      try {
+        this.#io.ftruncate(this.#fd, 0);
+      } catch {
+        // The caller reports the original error.
+      }
+      throw err;
+    }
     this.#slotTxids = [1, 1];
     this.#pager.seedLo = this.#state.seedLo;
     this.#pager.seedHi = this.#state.seedHi;
   }
 
   #adoptMeta(slotTxids: [number, number]): void {
-    this.#state = readMeta(this.#meta);
+    const state = readMeta(this.#meta);
+    // Every commit leaves the file at least pageCount pages long (#commit),
+    // so a shorter file was truncated, or its meta is damaged in a way the
+    // checksum cannot show: nothing sized by pageCount can be trusted.
+    const fileBytes = this.#io.size(this.#fd);
+    if (state.pageCount * this.pageSize > fileBytes) {
+      throw new DbmCorruptError(this.path, Math.floor(fileBytes / this.pageSize),
+        `the file ends at ${fileBytes} bytes, before the last of its ${state.pageCount} pages (truncated?)`);
+    }
+    this.#state = state;
     this.#slotTxids = slotTxids;
     this.#pager.seedLo = this.#state.seedLo;
     this.#pager.seedHi = this.#state.seedHi;
@@ -310,30 +349,26 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     const want = Math.min(2 * P, OPEN_READ_BYTES);
     const len = readFully(this.#io, this.#fd, w.view(buf, want), 0, want, 0);
     const before = this.#state;
-    const metaTmp = w.alloc(MAX_PAGE_SIZE);
-    try {
-      const read = chooseMeta(this.path, buf, len, metaTmp, (pos, length, dst) => readFully(this.#io, this.#fd, w.view(dst, length), 0, length, pos));
-      if (read.slot < 0) {
-        // Truncated to nothing by someone else: an empty database again.
-        this.#pager.invalidate();
-        if (this.readOnly) {
-          this.#state = { ...emptyMeta(before.codec, before.seedLo, before.seedHi, Date.now()), txid: 0 };
-        } else {
-          this.#initializeEmpty();
-        }
-        return;
-      }
-      if (read.pageSize !== P) throw new DbmError(`wasm-session dbm: ${this.path} was replaced by a file with another page size`, this.path);
-      const changed = w.u64(metaTmp + M.txid) !== before.txid || w.u32(metaTmp + M.seedLo) !== before.seedLo || w.u32(metaTmp + M.seedHi) !== before.seedHi;
-      if (changed) {
-        this.#pager.invalidate();
-        w.copyWithin(this.#meta, metaTmp, P);
-        this.#adoptMeta(read.slotTxids);
+    const read = chooseMeta(this.path, buf, len, (pos, length, dst) => readFully(this.#io, this.#fd, w.view(dst, length), 0, length, pos));
+    if (read.slot < 0) {
+      // Truncated to nothing by someone else: an empty database again.
+      this.#pager.invalidate();
+      if (this.readOnly) {
+        this.#state = { ...emptyMeta(before.codec, before.seedLo, before.seedHi, Date.now()), txid: 0 };
       } else {
-        this.#slotTxids = read.slotTxids;
+        this.#initializeEmpty();
       }
-    } finally {
-      w.dealloc(metaTmp);
+      return;
+    }
+    if (read.pageSize !== P) throw new DbmError(`wasm-session dbm: ${this.path} was replaced by a file with another page size`, this.path);
+    const m = read.src;
+    const changed = w.u64(m + M.txid) !== before.txid || w.u32(m + M.seedLo) !== before.seedLo || w.u32(m + M.seedHi) !== before.seedHi;
+    if (changed) {
+      this.#pager.invalidate();
+      w.copyWithin(this.#meta, m, P);
+      this.#adoptMeta(read.slotTxids);
+    } else {
+      this.#slotTxids = read.slotTxids;
     }
   }
 
@@ -342,12 +377,12 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   #scheduleRelease(): void {
-    if (this.#releaseScheduled) return;
-    this.#releaseScheduled = true;
-    setImmediate(() => {
-      this.#releaseScheduled = false;
-      if (this.#holds === 0 && !this.#closed) this.#lock.release();
-    });
+    scheduleTurnEnd(this);
+  }
+
+  /** @internal Called when the event loop turns: drops an operation-scoped lock. */
+  releaseTurnLock(): void {
+    if (this.#holds === 0 && !this.#closed) this.#lock.release();
   }
 
   /** Makes sure this handle holds at least a shared lock on a current snapshot. */
@@ -357,7 +392,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       if (this.#stale) this.#refreshHeld();
       return;
     }
-    await this.#lock.acquire('shared', this.#opts.lockTimeout);
+    if (!this.#lock.tryAcquire('shared')) await this.#lock.acquire('shared', this.#opts.lockTimeout);
     this.#afterLock();
   }
 
@@ -369,7 +404,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       return;
     }
     if (this.#lock.held === 'shared') this.#lock.release();
-    await this.#lock.acquire('exclusive', this.#opts.lockTimeout);
+    if (!this.#lock.tryAcquire('exclusive')) await this.#lock.acquire('exclusive', this.#opts.lockTimeout);
     this.#afterLock();
   }
 
@@ -407,64 +442,70 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     return w.keyHash(w.STAGE, len, this.#state.seedLo, this.#state.seedHi) >>> 0;
   }
 
-  #key(bytes: Buffer): K {
-    return (this.#opts.keyEncoding === 'utf8' ? bytes.toString('utf8') : bytes) as K;
+  /** The key of the record at `rec`, as a string or a Buffer per keyEncoding. */
+  #keyAt(rec: number, keyLen: number): K {
+    const at = rec + w.REC_HEADER;
+    return (this.#opts.keyEncoding === 'utf8' ? w.utf8At(at, keyLen) : w.copyOut(at, keyLen)) as K;
   }
 
-  #lookup<T>(tree: Tree, key: DbmKey, use: (bytes: Uint8Array) => T): T | undefined {
+  /** The codec's in-place decoder (a shared function: no closure per handle). */
+  get #decode(): ValueReader<V> {
+    return this.#codec.decodeRange as ValueReader<V>;
+  }
+  static readonly #copy: ValueReader<Buffer> = (buffer, start, end) => Buffer.from(buffer.subarray(start, end));
+
+  #lookup<T>(tree: Tree, key: DbmKey, read: ValueReader<T>): T | undefined {
     const len = this.#stageKey(key);
     const ref = tree.find(len, w.keyHash(w.STAGE, len, tree.state.seedLo, tree.state.seedHi) >>> 0);
-    return ref === null ? undefined : tree.withValue(ref.rec, use);
+    return ref === null ? undefined : tree.withValue(ref.rec, read);
   }
 
   /** The value stored under `key`, or undefined. */
-  async get(key: DbmKey): Promise<V | undefined> {
-    await this.#ensureRead();
-    return this.#lookup(this.#snapshot, key, (bytes) => this.#codec.decode(bytes) as V);
+  get(key: DbmKey): Promise<V | undefined> {
+    return this.#read(() => this.#lookup(this.#snapshot, key, this.#decode));
   }
 
   /** The stored bytes under `key` without decoding, or undefined. */
-  async getRaw(key: DbmKey): Promise<Buffer | undefined> {
-    await this.#ensureRead();
-    return this.#lookup(this.#snapshot, key, (bytes) => Buffer.from(bytes));
+  getRaw(key: DbmKey): Promise<Buffer | undefined> {
+    return this.#read(() => this.#lookup(this.#snapshot, key, Dbm.#copy));
   }
 
-  async has(key: DbmKey): Promise<boolean> {
-    await this.#ensureRead();
-    const len = this.#stageKey(key);
-    return this.#snapshot.find(len, this.#hashStaged(len)) !== null;
+  has(key: DbmKey): Promise<boolean> {
+    return this.#read(() => {
+      const len = this.#stageKey(key);
+      return this.#snapshot.find(len, this.#hashStaged(len)) !== null;
+    });
   }
 
   /** Stores `value` under `key` in a commit of its own. */
-  async set(key: DbmKey, value: V): Promise<void> {
-    const bytes = this.#codec.encode(value);
-    await this.#write((tx) => tx.setRaw(key, bytes));
+  set(key: DbmKey, value: V): Promise<void> {
+    return this.#writeOp((txn) => this.#put(txn, key, this.#codec.encode(value)));
   }
 
   /** Stores bytes already in the file's codec. */
-  async setRaw(key: DbmKey, bytes: Uint8Array): Promise<void> {
-    if (!(bytes instanceof Uint8Array)) throw new TypeError('wasm-session dbm: setRaw takes a Uint8Array');
-    await this.#write((tx) => tx.setRaw(key, bytes));
+  setRaw(key: DbmKey, bytes: Uint8Array): Promise<void> {
+    if (!(bytes instanceof Uint8Array)) return Promise.reject(new TypeError('wasm-session dbm: setRaw takes a Uint8Array'));
+    return this.#writeOp((txn) => this.#put(txn, key, bytes));
   }
 
   /** Removes `key`; resolves to whether it was there. */
-  async delete(key: DbmKey): Promise<boolean> {
-    return this.#write((tx) => tx.delete(key));
+  delete(key: DbmKey): Promise<boolean> {
+    return this.#writeOp((txn) => this.#remove(txn, key));
   }
 
   /** Removes every key. */
-  async clear(): Promise<void> {
-    await this.#write((tx) => tx.clear());
+  clear(): Promise<void> {
+    return this.#writeOp((txn) => txn.clear());
   }
 
   /** Updates the created/accessed fields of the meta page (one page written). */
-  async setTimes(times: Partial<DbmTimes>): Promise<void> {
-    await this.#write((tx) => tx.setTimes(times));
+  setTimes(times: Partial<DbmTimes>): Promise<void> {
+    return this.#writeOp((txn) => txn.setTimes(times));
   }
 
   /** Sets the accessed time (default now) without touching any data page. */
-  async touch(accessed: number = Date.now()): Promise<void> {
-    await this.setTimes({ accessed });
+  touch(accessed: number = Date.now()): Promise<void> {
+    return this.setTimes({ accessed });
   }
 
   /** Created/accessed times of the current snapshot. */
@@ -490,10 +531,25 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    */
   async transaction<R>(fn: (tx: DbmTransaction<V, K>) => R | Promise<R>): Promise<R> {
     if (typeof fn !== 'function') throw new TypeError('wasm-session dbm: transaction() takes a function');
-    return this.#write(fn, true);
+    return this.#write((txn) => fn(this.#txView(txn)));
   }
 
-  async #write<R>(fn: (tx: DbmTransaction<V, K>) => R | Promise<R>, explicit = false): Promise<R> {
+  #put(txn: Txn, key: DbmKey, bytes: Uint8Array): void {
+    const len = this.#stageKey(key);
+    txn.put(len, this.#hashStaged(len), bytes);
+  }
+
+  #remove(txn: Txn, key: DbmKey): boolean {
+    const len = this.#stageKey(key);
+    return txn.remove(len, this.#hashStaged(len));
+  }
+
+  /**
+   * Runs `fn` on a new transaction with the exclusive lock held and this
+   * handle's other writes queued behind it, then commits (or, if `fn`
+   * throws, drops everything it built).
+   */
+  async #write<R>(fn: (txn: Txn) => R | Promise<R>): Promise<R> {
     this.#checkOpen();
     if (this.readOnly) throw new DbmReadOnlyError(this.path);
     const wait = this.#writes.acquire(this.#opts.lockTimeout, () => new LockTimeoutError(this.path, 'exclusive', this.#opts.lockTimeout));
@@ -503,29 +559,86 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     try {
       await this.#ensureWrite();
       txn = new Txn(this.#pager, this.pageSize, this.#state, this.#meta);
-      const tx = this.#txView(txn);
-      const result = explicit ? await fn(tx) : (fn(tx) as R);
-      this.#checkOpen();
-      if (txn.hasChanges) this.#commit(txn);
-      else txn.abort();
+      const result = await fn(txn);
+      this.#finishTxn(txn);
       txn = undefined;
       return result;
     } finally {
       txn?.abort();
-      this.#holds--;
-      this.#writes.release();
-      if (this.#holds === 0 && !this.#closed) this.#scheduleRelease();
+      this.#afterWrite();
     }
   }
+
+  /**
+   * A write of this handle's own (set, delete...): when the exclusive lock is
+   * already held and no other write is running - the usual case for the
+   * second and later writes of a turn - it runs synchronously, without the
+   * promise hops of the general path.
+   */
+  #writeOp<R>(fn: (txn: Txn) => R): Promise<R> {
+    if (this.#writes.locked || this.#lock.held !== 'exclusive' || this.#stale || this.#closed || this.readOnly) {
+      return this.#write(fn);
+    }
+    this.#writes.locked = true;
+    this.#holds++;
+    let txn: Txn | undefined;
+    try {
+      txn = new Txn(this.#pager, this.pageSize, this.#state, this.#meta);
+      const result = fn(txn);
+      this.#finishTxn(txn);
+      txn = undefined;
+      return Promise.resolve(result);
+    } catch (err) {
+      return Promise.reject(err);
+    } finally {
+      txn?.abort();
+      this.#afterWrite();
+    }
+  }
+
+  #finishTxn(txn: Txn): void {
+    this.#checkOpen();
+    if (txn.hasChanges) this.#commit(txn);
+    else txn.abort();
+  }
+
+  #afterWrite(): void {
+    this.#holds--;
+    this.#writes.release();
+    if (this.#holds === 0 && !this.#closed) this.#scheduleRelease();
+  }
+
+  /** Runs a read now when a current snapshot is held, else after taking the lock. */
+  #read<T>(fn: () => T): Promise<T> {
+    if (this.#lock.held !== null && !this.#stale && !this.#closed) {
+      try {
+        return Promise.resolve(fn());
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return this.#ensureRead().then(fn);
+  }
+
 
   #commit(txn: Txn): void {
     const sync = this.#opts.sync === 'commit';
     const result = txn.prepare();
+    let metaWritten = false;
     try {
       this.#pager.writePages(result.pages);
+      // Free pages at the end of the file are not written; extend the file
+      // over them, so a reader can rely on it holding pageCount pages.
+      if (result.meta.pageCount > this.#state.pageCount) this.#pager.extendTo(result.meta.pageCount);
       if (sync) this.#pager.sync();
+      metaWritten = true;
       this.#pager.writeMetaPair(result.metaPtr, this.#slotTxids, sync);
     } catch (err) {
+      // A failure inside the meta pair may leave the new meta whole in one
+      // slot: the commit would take effect although it is reported failed.
+      // So the committed meta goes back to both slots (if that fails too,
+      // the next operation finds whichever state the file holds).
+      if (metaWritten) this.#rewriteCommittedMeta();
       // Nothing the committed state uses was touched; forget what we read so
       // the next operation starts from the file again.
       this.#pager.invalidate();
@@ -538,6 +651,16 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     txn.committed();
   }
 
+  /** Writes the committed meta page (this.#meta, sealed) to both slots; best effort. */
+  #rewriteCommittedMeta(): void {
+    try {
+      this.#pager.writeMetaPair(this.#meta, [-1, -1], this.#opts.sync === 'commit');
+      if (this.#opts.sync === 'commit') this.#pager.sync();
+    } catch {
+      // The caller reports the original error.
+    }
+  }
+
   #txView(txn: Txn): DbmTransaction<V, K> {
     const db = this;
     const live = (): Txn => {
@@ -545,28 +668,18 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       return txn;
     };
     return {
-      get: (key) => db.#lookup(live(), key, (bytes) => db.#codec.decode(bytes) as V),
-      getRaw: (key) => db.#lookup(live(), key, (bytes) => Buffer.from(bytes)),
+      get: (key) => db.#lookup(live(), key, db.#decode),
+      getRaw: (key) => db.#lookup(live(), key, Dbm.#copy),
       has: (key) => {
         const len = db.#stageKey(key);
         return live().find(len, db.#hashStaged(len)) !== null;
       },
-      set: (key, value) => {
-        const bytes = db.#codec.encode(value);
-        const len = db.#stageKey(key);
-        live().put(len, db.#hashStaged(len), bytes);
-      },
-      setRaw: (key, bytes) => {
-        const len = db.#stageKey(key);
-        live().put(len, db.#hashStaged(len), bytes);
-      },
-      delete: (key) => {
-        const len = db.#stageKey(key);
-        return live().remove(len, db.#hashStaged(len));
-      },
+      set: (key, value) => db.#put(live(), key, db.#codec.encode(value)),
+      setRaw: (key, bytes) => db.#put(live(), key, bytes),
+      delete: (key) => db.#remove(live(), key),
       clear: () => live().clear(),
-      keys: () => db.#collect(live(), false).map(([k]) => k),
-      entries: () => db.#collect(live(), true) as [K, V][],
+      keys: () => db.#collect(live(), db.#keyOf),
+      entries: () => db.#collect(live(), db.#entryOf),
       get size() {
         return live().state.keyCount;
       },
@@ -578,14 +691,26 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     };
   }
 
-  #collect(tree: Tree, withValues: boolean): [K, V | undefined][] {
-    const out: [K, V | undefined][] = [];
-    for (let from = 0; from >= 0;) {
-      const batch = tree.batch(from, withValues);
-      for (const e of batch.entries) out.push([this.#key(e.key), withValues ? (this.#codec.decode(e.value!) as V) : undefined]);
-      from = batch.next;
-    }
+  /** Every record of `tree`, converted by `convert`, in hash order. */
+  #collect<T>(tree: Tree, convert: RecordConverter<T>): T[] {
+    const out: T[] = [];
+    const visit = (rec: number, keyLen: number): void => {
+      out.push(convert(tree, rec, keyLen));
+    };
+    for (let from = 0; from >= 0;) from = tree.batch(from, visit);
     return out;
+  }
+
+  get #keyOf(): RecordConverter<K> {
+    return (_tree, rec, keyLen) => this.#keyAt(rec, keyLen);
+  }
+  get #valueOf(): RecordConverter<V> {
+    const decode = this.#decode;
+    return (tree, rec) => tree.withValue(rec, decode);
+  }
+  get #entryOf(): RecordConverter<[K, V]> {
+    const decode = this.#decode;
+    return (tree, rec, keyLen) => [this.#keyAt(rec, keyLen), tree.withValue(rec, decode)];
   }
 
   /**
@@ -593,30 +718,63 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * the iteration may span commits by others: a key present throughout is
    * yielded exactly once; keys added or removed meanwhile may or may not be.
    */
-  async *keys(): AsyncGenerator<K> {
-    for (let from = 0; from >= 0;) {
-      await this.#ensureRead();
-      const batch = this.#snapshot.batch(from, false);
-      from = batch.next;
-      for (const e of batch.entries) yield this.#key(e.key);
-    }
+  keys(): AsyncIterableIterator<K> {
+    return this.#iterator(this.#keyOf);
   }
 
-  async *entries(): AsyncGenerator<[K, V]> {
-    for (let from = 0; from >= 0;) {
-      await this.#ensureRead();
-      const batch = this.#snapshot.batch(from, true);
-      from = batch.next;
-      for (const e of batch.entries) yield [this.#key(e.key), this.#codec.decode(e.value!) as V];
-    }
+  /** [key, value] pairs in hash order, with the guarantees of keys(). */
+  entries(): AsyncIterableIterator<[K, V]> {
+    return this.#iterator(this.#entryOf);
   }
 
-  async *values(): AsyncGenerator<V> {
-    for await (const [, v] of this.entries()) yield v;
+  values(): AsyncIterableIterator<V> {
+    return this.#iterator(this.#valueOf);
   }
 
-  [Symbol.asyncIterator](): AsyncGenerator<[K, V]> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<[K, V]> {
     return this.entries();
+  }
+
+  /**
+   * Reads one bucket at a time and hands out its entries from a buffer; an
+   * async generator would cost several promise hops per entry.
+   */
+  #iterator<T>(convert: RecordConverter<T>): AsyncIterableIterator<T> {
+    let from = 0;
+    let buffered: T[] = [];
+    let at = 0;
+    const refill = async (): Promise<IteratorResult<T>> => {
+      while (at >= buffered.length) {
+        if (from < 0) return { value: undefined, done: true };
+        await this.#ensureRead();
+        buffered = [];
+        at = 0;
+        const tree = this.#snapshot;
+        from = tree.batch(from, (rec, keyLen) => {
+          buffered.push(convert(tree, rec, keyLen));
+        });
+      }
+      return { value: buffered[at++], done: false };
+    };
+    const iterator: AsyncIterableIterator<T> = {
+      next: () => (at < buffered.length ? Promise.resolve({ value: buffered[at++], done: false }) : refill()),
+      return: (value?: unknown) => {
+        from = -1;
+        buffered = [];
+        return Promise.resolve({ value: value as T, done: true });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /**
+   * Every entry, read under one lock into a Map: the fast way to load a small
+   * database (a session) whole. For large files prefer entries().
+   */
+  async getAll(): Promise<Map<K, V>> {
+    await this.#ensureRead();
+    return new Map(this.#collect(this.#snapshot, this.#entryOf));
   }
 
   /**
@@ -692,6 +850,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    releaseAtTurnEnd.delete(this);
     this.#lock.releasedByClose();
     this.#dispose();
     this.#io.close(this.#fd);

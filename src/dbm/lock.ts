@@ -12,8 +12,9 @@
 // the shared lock, as tested on Linux), so callers release first and then
 // re-validate what they read.
 
+import nodePath from 'node:path';
 import fsExt from 'fs-ext';
-import { LockTimeoutError } from '../errors.js';
+import { DbmClosedError, LockTimeoutError } from '../errors.js';
 
 export type LockMode = 'shared' | 'exclusive';
 
@@ -38,16 +39,32 @@ const MAX_BACKOFF_MS = 50;
 export class FileLock {
   /** What this descriptor holds now. */
   held: LockMode | null = null;
+  /**
+   * The descriptor was closed: no more flock calls on it. Its number may
+   * already belong to another file, or to another handle on this one.
+   */
+  private closed = false;
+
+  #fileKey: string | undefined;
 
   constructor(
     private readonly fd: number,
     private readonly path: string,
-    /** Identity of the file (device:inode), shared by all handles on it. */
-    private readonly fileKey: string,
   ) {}
+
+  /**
+   * Identity of the file for waking waiters in this process: its absolute
+   * path, computed only when someone waits (handles reaching one file
+   * through different paths still exclude each other via flock, and then
+   * notice releases by their backoff timer).
+   */
+  private get fileKey(): string {
+    return (this.#fileKey ??= nodePath.resolve(this.path));
+  }
 
   /** One non-blocking attempt; true when the lock is now held. */
   tryAcquire(mode: LockMode): boolean {
+    if (this.closed) throw new DbmClosedError(this.path);
     try {
       fsExt.flockSync(this.fd, FLAG_TRY[mode]);
     } catch (err) {
@@ -98,13 +115,15 @@ export class FileLock {
     if (this.held === null) return;
     this.held = null;
     fsExt.flockSync(this.fd, 'un');
-    wakeWaiters(this.fileKey);
+    if (waitersByFile.size > 0) wakeWaiters(this.fileKey);
   }
 
   /** The descriptor is being closed, which drops the lock; tell waiters. */
   releasedByClose(): void {
-    if (this.held === null) return;
+    // A wait of this handle's in acquire() ends with DbmClosedError.
+    this.closed = true;
     this.held = null;
+    if (waitersByFile.size === 0 || !waitersByFile.has(this.fileKey)) return;
     // The close itself happens after this call, so wake on the next tick.
     const key = this.fileKey;
     queueMicrotask(() => wakeWaiters(key));

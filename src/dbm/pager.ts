@@ -32,6 +32,8 @@ export interface MetaRead {
   /** txid in each slot, or -1 where the slot is not valid. */
   slotTxids: [number, number];
   pageSize: number;
+  /** Address of the chosen meta page (0 for an empty file); valid until the next chooseMeta(). */
+  src: number;
 }
 
 export class Pager {
@@ -202,6 +204,12 @@ export class Pager {
     }
   }
 
+  /** Makes the file at least `pages` pages long (new pages read as zeros). */
+  extendTo(pages: number): void {
+    const bytes = pages * this.pageSize;
+    if (this.io.size(this.fd) < bytes) this.io.ftruncate(this.fd, bytes);
+  }
+
   sync(): void {
     this.io.fdatasync(this.fd);
   }
@@ -213,44 +221,39 @@ export class Pager {
   }
 }
 
+/** Room for a meta slot that lies beyond the first read (page sizes over 32 KiB). */
+let farSlot = 0;
+
 /**
- * Picks the meta page of a file whose first bytes are at `buf` (`len` of
- * them) and copies it to `metaOut` (MAX_PAGE_SIZE bytes of room). The page
- * size comes from slot 0 when it is valid; otherwise slot 1 is looked for at
- * every possible page size. Returns the choice, or throws DbmCorruptError.
- * `readMore(offset, length, dst)` reads further when slot 1 lies beyond `len`.
+ * Picks the meta page of a file whose first `len` bytes are at `buf`. The
+ * page size comes from slot 0 when it is valid; otherwise slot 1 is looked
+ * for at every possible page size. Returns the choice (`src` is the chosen
+ * page's address, valid until the next call), or throws DbmCorruptError.
+ * `readMore(position, length, dst)` reads slot 1 when it lies beyond `len`.
  */
 export function chooseMeta(
   path: string,
   buf: number,
   len: number,
-  metaOut: number,
   readMore: (position: number, length: number, dst: number) => number,
 ): MetaRead {
-  const valid = (ptr: number, available: number, pageSize: number): boolean =>
-    available >= pageSize && w.metaVerify(ptr, pageSize) === 0;
+  const valid = (ptr: number, pageSize: number): boolean => w.metaVerify(ptr, pageSize) === 0;
 
   let pageSize = -1;
   const slotTxids: [number, number] = [-1, -1];
   const shift0 = len >= 16 && w.u32(buf + M.magic) === META_MAGIC ? w.u8(buf + M.shift) : 0;
-  if (shift0 >= 9 && shift0 <= 16 && valid(buf, len, 1 << shift0)) {
+  if (shift0 >= 9 && shift0 <= 16 && len >= 1 << shift0 && valid(buf, 1 << shift0)) {
     pageSize = 1 << shift0;
     slotTxids[0] = w.u64(buf + M.txid);
   }
   let slot1 = -1;
-  const sizes = pageSize > 0 ? [pageSize] : candidateSizes();
-  for (const P of sizes) {
+  for (const P of pageSize > 0 ? [pageSize] : candidateSizes()) {
     if (len >= 2 * P) {
-      if (valid(buf + P, P, P)) slot1 = buf + P;
+      // At rest both slots are identical: equal bytes need no second checksum.
+      if ((slotTxids[0] >= 0 && w.sameBytes(buf, buf + P, P)) || valid(buf + P, P)) slot1 = buf + P;
     } else {
-      // Slot 1 lies beyond what was read (page sizes above 32 KiB).
-      const tmp = w.alloc(P);
-      const n = readMore(P, P, tmp);
-      if (n === P && valid(tmp, P, P)) {
-        w.copyWithin(metaOut, tmp, P);
-        slot1 = metaOut;
-      }
-      w.dealloc(tmp);
+      if (farSlot === 0) farSlot = w.alloc(MAX_PAGE_SIZE);
+      if (readMore(P, P, farSlot) === P && valid(farSlot, P)) slot1 = farSlot;
     }
     if (slot1 >= 0) {
       pageSize = P;
@@ -259,13 +262,11 @@ export function chooseMeta(
     }
   }
   if (pageSize < 0) {
-    if (len === 0) return { slot: -1, slotTxids, pageSize: -1 };
+    if (len === 0) return { slot: -1, slotTxids, pageSize: -1, src: 0 };
     throw new DbmCorruptError(path, 0, len < 16 ? 'file too short to be a dbm file' : 'no valid meta page (not a dbm file, or both meta slots damaged)');
   }
   const slot = slotTxids[1] > slotTxids[0] ? 1 : 0;
-  const src = slot === 0 ? buf : slot1;
-  if (src !== metaOut) w.copyWithin(metaOut, src, pageSize);
-  return { slot, slotTxids, pageSize };
+  return { slot, slotTxids, pageSize, src: slot === 0 ? buf : slot1 };
 }
 
 function candidateSizes(): number[] {

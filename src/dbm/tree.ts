@@ -17,19 +17,6 @@ export interface RecordRef {
   pageNo: number;
 }
 
-/** A record copied out of its page. */
-export interface RawEntry {
-  key: Buffer;
-  /** The stored value bytes (undefined when only keys were asked for). */
-  value?: Buffer;
-}
-
-export interface Batch {
-  entries: RawEntry[];
-  /** Hash position to continue from, or -1 when the iteration is done. */
-  next: number;
-}
-
 const HASH_SPACE = 2 ** 32;
 
 export abstract class Tree {
@@ -115,16 +102,18 @@ export abstract class Tree {
   }
 
   /**
-   * Calls `use` with the value of a record: a transient view for an inline
-   * value, or a copy assembled from its overflow run.
+   * Calls `read(buffer, start, end)` on the value of a record: in place for
+   * an inline value, on a copy assembled from its overflow run otherwise.
+   * The reader must not keep `buffer`.
    */
-  withValue<T>(rec: number, use: (bytes: Uint8Array) => T): T {
+  withValue<T>(rec: number, read: ValueReader<T>): T {
     const keyLen = w.u16(rec + 4);
     const flags = w.u8(rec + 6);
     const valueLen = w.u32(rec + 8);
     const at = rec + w.REC_HEADER + keyLen;
-    if ((flags & REC_OVERFLOW) === 0) return use(w.view(at, valueLen));
-    return use(this.readOverflow(w.u32(at), valueLen));
+    if ((flags & REC_OVERFLOW) === 0) return w.readWith(at, valueLen, read);
+    const bytes = this.readOverflow(w.u32(at), valueLen);
+    return read(bytes, 0, bytes.length);
   }
 
   readOverflow(first: number, len: number): Buffer {
@@ -157,18 +146,19 @@ export abstract class Tree {
   }
 
   /**
-   * Copies out the records of the bucket holding hash position `from`
-   * (inline mode: all records), keeping those whose hash is >= `from`.
-   * Iterating with `next` visits every bucket once in hash order, so a key
-   * present throughout is seen exactly once even if the state changes
-   * between batches (buckets only ever split, so old boundaries stay).
+   * Visits the records of the bucket holding hash position `from` (inline
+   * mode: all records) whose hash is >= `from`, and returns the hash
+   * position to continue from (-1 when done). Iterating with the returned
+   * position visits every bucket once in hash order, so a key present
+   * throughout is seen exactly once even if the state changes between
+   * calls (buckets only ever split, so old boundaries stay boundaries).
+   * `visit` gets the record's address, valid only during the call.
    */
-  batch(from: number, withValues: boolean): Batch {
-    const entries: RawEntry[] = [];
+  batch(from: number, visit: (rec: number, keyLen: number) => void): number {
     const s = this.state;
     if (s.mode === MODE_INLINE) {
-      this.collect(this.mainBase, s.mainUsed, s.mainCount, from, withValues, entries);
-      return { entries, next: -1 };
+      this.visitArea(this.mainBase, s.mainUsed, s.mainCount, from, visit);
+      return -1;
     }
     const index = dirIndex(from, s.depth);
     let no = this.dirGet(index);
@@ -178,32 +168,41 @@ export abstract class Tree {
     const width = 2 ** (s.depth - ld);
     const end = (Math.floor(index / width) * width + width) * 2 ** (32 - s.depth);
     for (let steps = 0; ; steps++) {
-      this.collect(ptr + w.PAGE_HEADER, w.u32(ptr + H.used), w.u32(ptr + H.count), from, withValues, entries);
+      this.visitArea(ptr + w.PAGE_HEADER, w.u32(ptr + H.used), w.u32(ptr + H.count), from, visit);
       const next = this.chainNext(ptr, no, steps);
       if (next === 0) break;
       no = next;
       ptr = this.page(no, PAGE_TYPE.bucket);
     }
-    return { entries, next: end >= HASH_SPACE ? -1 : end };
+    return end >= HASH_SPACE ? -1 : end;
   }
 
-  private collect(base: number, used: number, count: number, from: number, withValues: boolean, out: RawEntry[]): void {
-    const index = w.alloc(16 * Math.max(count, 1));
-    try {
-      const n = w.recIndex(base, used, index, count);
-      for (let i = 0; i < n; i++) {
-        const off = w.u32(index + 16 * i);
-        const rec = base + off;
-        if (w.u32(rec) < from) continue;
-        const keyLen = w.u32(index + 16 * i + 4);
-        const entry: RawEntry = { key: w.copyOut(rec + w.REC_HEADER, keyLen) };
-        if (withValues) entry.value = this.withValue(rec, (bytes) => Buffer.from(bytes));
-        out.push(entry);
-      }
-    } finally {
-      w.dealloc(index);
+  private visitArea(base: number, used: number, count: number, from: number, visit: (rec: number, keyLen: number) => void): void {
+    const index = recordIndex(count);
+    const n = w.recIndex(base, used, index, count);
+    for (let i = 0; i < n; i++) {
+      const rec = base + w.u32(index + 16 * i);
+      if (from > 0 && w.u32(rec) < from) continue;
+      visit(rec, w.u32(index + 16 * i + 4));
     }
   }
+}
+
+/** Reads a value in place: buffer[start, end), not to be kept. */
+export type ValueReader<T> = (buffer: Buffer, start: number, end: number) => T;
+
+// Scratch for recIndex output, grown as needed. Every use is synchronous
+// and completes before the next (visitors must not start another batch).
+let indexScratch = 0;
+let indexCapacity = 0;
+
+function recordIndex(count: number): number {
+  if (count > indexCapacity) {
+    if (indexScratch) w.dealloc(indexScratch);
+    indexCapacity = Math.max(count, 512);
+    indexScratch = w.alloc(16 * indexCapacity);
+  }
+  return indexScratch;
 }
 
 /** A committed state, read through the pager's cache. */

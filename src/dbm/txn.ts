@@ -32,7 +32,10 @@ export class Txn extends Tree {
   private readonly pending = new Set<number>();
   private free: number;
   private freeCapacity: number;
+  /** Pages of the committed state's spilled free list (none when it is inline). */
+  private readonly spillPages: number;
   private changed = false;
+  private cleared = false;
   private done = false;
 
   constructor(pager: Pager, pageSize: number, private readonly base: MetaState, baseMetaPtr: number) {
@@ -52,6 +55,7 @@ export class Txn extends Tree {
     this.freeCapacity = loaded.capacity;
     // A spilled free list belongs to the old state only.
     for (const no of loaded.spillPages) this.pending.add(no);
+    this.spillPages = loaded.spillPages.length;
   }
 
   get metaPtr(): number {
@@ -111,20 +115,28 @@ export class Txn extends Tree {
 
   /** A page number for a new page: a free one, or the next past the end. */
   private allocNo(): number {
-    const out = w.alloc(4);
-    try {
-      if (w.freeTake(this.free, 1, out) === 1) return w.u32(out);
-    } finally {
-      w.dealloc(out);
-    }
-    return this.s.pageCount++;
+    return this.allocRun(1);
   }
 
   /** First page of `n` consecutive new pages. */
   private allocRun(n: number): number {
-    const first = n === 1 ? 0 : w.freeTakeRun(this.free, n);
-    if (first !== 0) return first;
-    if (n === 1) return this.allocNo();
+    const first = this.takeFreeRun(n);
+    return first !== 0 ? first : this.extend(n);
+  }
+
+  /** First page of a run of `n` pages free in the committed state, or 0 if there is none. */
+  private takeFreeRun(n: number): number {
+    if (n > 1) return w.freeTakeRun(this.free, n);
+    const out = w.alloc(4);
+    try {
+      return w.freeTake(this.free, 1, out) === 1 ? w.u32(out) : 0;
+    } finally {
+      w.dealloc(out);
+    }
+  }
+
+  /** First of `n` new pages past the end of the file. */
+  private extend(n: number): number {
     const start = this.s.pageCount;
     this.s.pageCount += n;
     return start;
@@ -460,6 +472,7 @@ export class Txn extends Tree {
     this.dirty.clear();
     // Every page of the committed state that is not free is in use by it.
     this.pending.clear();
+    this.cleared = true;
     for (let no = 2; no < this.base.pageCount; no++) {
       if (!w.freeHas(this.free, no)) this.pending.add(no);
     }
@@ -490,6 +503,7 @@ export class Txn extends Tree {
   prepare(): CommitResult {
     const s = this.s;
     s.txid = this.txid;
+    if (this.keepsSpilledList()) return this.seal();
     const merged = this.mergedFree();
     let bytes = w.freeEncodedSize(merged);
     const room = this.pageSize - w.META_HEADER - s.mainUsed;
@@ -499,12 +513,28 @@ export class Txn extends Tree {
       w.freeEncode(merged, this.mainBase + s.mainUsed);
     } else {
       // Pages for the spilled list come from pages free in the committed
-      // state (or past its end), never from `pending`. Taking them out of
-      // the merged set can split one run in two: a margin covers that.
-      const count = Math.ceil((bytes + 16) / this.payload);
-      const first = this.allocRun(count);
-      for (let i = 0; i < count; i++) w.freeRemove(merged, first + i);
-      bytes = w.freeEncodedSize(merged);
+      // state (or past its end), never from `pending`. A reader finds the
+      // list's pages as ceil(freeBytes / payload), so the run must be exactly
+      // that long. Taking a run out of the free pages changes their encoding
+      // (a run splits in two, or vanishes) and so possibly the count: a free
+      // run is kept only if the count still matches; otherwise the list goes
+      // past the end of the file, where taking pages changes nothing.
+      const count = Math.ceil(bytes / this.payload);
+      let first = this.takeFreeRun(count);
+      if (first !== 0) {
+        for (let i = 0; i < count; i++) w.freeRemove(merged, first + i);
+        const after = w.freeEncodedSize(merged);
+        if (Math.ceil(after / this.payload) === count) {
+          bytes = after;
+        } else {
+          for (let i = 0; i < count; i++) {
+            w.freeAdd(merged, first + i);
+            this.addFree(this.free, first + i);
+          }
+          first = 0;
+        }
+      }
+      if (first === 0) first = this.extend(count);
       const buf = w.alloc(count * this.payload);
       w.freeEncode(merged, buf);
       for (let i = 0; i < count; i++) {
@@ -521,7 +551,23 @@ export class Txn extends Tree {
     s.freeBytes = bytes;
     s.freeCount = w.freeCount(merged);
     w.dealloc(merged);
+    return this.seal();
+  }
 
+  /**
+   * Whether the committed state's spilled free list can stay as it is: it
+   * spilled, and this transaction neither took nor freed a page (a change of
+   * the times or of inline records only), so its free pages are the same.
+   * Then a commit writes the meta page alone.
+   */
+  private keepsSpilledList(): boolean {
+    return this.base.freelistPage !== 0 && this.dirty.size === 0 && this.pending.size === this.spillPages &&
+      this.s.pageCount === this.base.pageCount && !this.cleared;
+  }
+
+  /** Seals the dirty pages and the working meta page; returns what to write. */
+  private seal(): CommitResult {
+    const s = this.s;
     writeMetaFields(this.work, this.pageSize, s);
     w.metaSeal(this.work, this.pageSize);
     const pages: PageWrite[] = [];
