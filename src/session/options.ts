@@ -1,0 +1,325 @@
+// Session options: the public option type, eager validation with errors that
+// name the option, defaults, and the Myghty-style snake_case config accepted
+// by getSession().
+
+import { appendFileSync } from 'node:fs';
+import nodePath from 'node:path';
+import type { Writable } from 'node:stream';
+import type { IdSigner } from '../crypto.js';
+import { checkCookieAttributes } from './cookies.js';
+import { signerFor } from './ids.js';
+import type { NamespaceClass } from './namespace.js';
+
+export type SessionType = 'dbm' | 'file' | 'memory';
+export type SameSite = 'lax' | 'strict' | 'none' | false;
+
+/** Options of Session.open() / new Session(). Every one is optional except `dataDir` for the file store. */
+export interface SessionOptions {
+  /** Built-in store: 'dbm' (default; alias 'file') or 'memory'. */
+  type?: SessionType;
+  /** A user store class implementing NamespaceManager (instead of `type`). */
+  namespaceClass?: NamespaceClass;
+  /** Passed through to the store as `options.namespaceOptions` (for custom stores). */
+  namespaceOptions?: Record<string, unknown>;
+  /** Directory of the session files (type 'dbm'); created with mode 0700 when missing. */
+  dataDir?: string;
+  /** A session id to use instead of the cookie's (e.g. from the URL); signed when `secret` is set. */
+  id?: string;
+  /** Cookie name (default 'myghty_session_id'). */
+  key?: string;
+  /** Sign ids with HMAC-MD5; an array signs with the first and accepts all (rotation). */
+  secret?: string | readonly string[];
+  /** Idle timeout in seconds: a session not loaded for longer is invalidated on load. */
+  timeout?: number;
+  /** Absolute lifetime in seconds since creation: an older session is invalidated on load. */
+  maxLifetime?: number;
+  /** true (default): no Expires; false: far future; seconds from now (refreshed on every save); or a Date. */
+  cookieExpires?: boolean | number | Date;
+  /** Cookie Path (default '/'). */
+  path?: string;
+  /** Cookie Domain (default: none, host-only). */
+  domain?: string;
+  /** Cookie Secure: true, false (default) or 'auto' (true when the request came over TLS). */
+  secure?: boolean | 'auto';
+  /** Cookie HttpOnly (default true). */
+  httpOnly?: boolean;
+  /** Cookie SameSite: 'lax' (default), 'strict', 'none' (needs secure) or false (omitted). */
+  sameSite?: SameSite;
+  /** Read and write the id in cookies (default true); when false the id comes from `id`. */
+  useCookies?: boolean;
+  /** On a corrupt stored session, start a clean one instead of throwing SessionCorruptError. */
+  invalidateCorrupt?: boolean;
+  /** Milliseconds to wait for a session's lock before LockTimeoutError (default 10000). */
+  lockTimeout?: number;
+  /** Durability of the dbm files: 'none' (default; survives a crash of the process) or 'commit' (fdatasync, survives power loss). */
+  sync?: 'none' | 'commit';
+  /** Debug log: a writable stream, or a path that lines are appended to. */
+  logFile?: Pick<Writable, 'write'> | string;
+  /** The clock, in ms since the epoch (default Date.now). For tests. */
+  now?: () => number;
+}
+
+/** Validated options with defaults applied; what stores are constructed with. */
+export interface NormalizedSessionOptions {
+  readonly type: 'dbm' | 'memory' | 'custom';
+  readonly namespaceClass: NamespaceClass;
+  readonly namespaceOptions: Readonly<Record<string, unknown>>;
+  /** Absolute, or '' for stores that keep no files. */
+  readonly dataDir: string;
+  readonly id: string | undefined;
+  readonly key: string;
+  readonly secret: string | readonly string[] | undefined;
+  readonly signer: IdSigner | null;
+  readonly timeout: number | null;
+  readonly maxLifetime: number | null;
+  readonly cookieExpires: boolean | number | Date;
+  readonly path: string;
+  readonly domain: string | undefined;
+  readonly secure: boolean | 'auto';
+  readonly httpOnly: boolean;
+  readonly sameSite: SameSite;
+  readonly useCookies: boolean;
+  readonly invalidateCorrupt: boolean;
+  readonly lockTimeout: number;
+  readonly sync: 'none' | 'commit';
+  readonly log: ((line: string) => void) | null;
+  readonly now: () => number;
+}
+
+export const DEFAULT_KEY = 'myghty_session_id';
+export const DEFAULT_LOCK_TIMEOUT = 10_000;
+
+const KNOWN = new Set<string>([
+  'type', 'namespaceClass', 'namespaceOptions', 'dataDir', 'id', 'key', 'secret', 'timeout', 'maxLifetime', 'cookieExpires',
+  'path', 'domain', 'secure', 'httpOnly', 'sameSite', 'useCookies', 'invalidateCorrupt', 'lockTimeout', 'sync', 'logFile', 'now',
+]);
+
+/** RFC 6265 cookie-name: an RFC 7230 token. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Attribute values must not break the Set-Cookie line. */
+const ATTRIBUTE_VALUE = /^[\u0021-\u003a\u003c-\u007e]+$/;
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return `${typeof value} ${String(value)}`;
+}
+
+function fail(option: string, expected: string, got: unknown, Kind: typeof TypeError | typeof RangeError = TypeError): never {
+  throw new Kind(`wasm-session: option ${option} must be ${expected}, got ${describe(got)}`);
+}
+
+function optionalBoolean(o: SessionOptions, name: keyof SessionOptions, fallback: boolean): boolean {
+  const v = o[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') fail(name, 'true or false', v);
+  return v;
+}
+
+function optionalSeconds(o: SessionOptions, name: 'timeout' | 'maxLifetime'): number | null {
+  const v = o[name];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'number') fail(name, 'a number of seconds', v);
+  if (!(v > 0) || !Number.isFinite(v)) fail(name, 'a finite number of seconds > 0', v, RangeError);
+  return v;
+}
+
+/**
+ * Validates `options` and applies the defaults. Throws TypeError or
+ * RangeError naming the first bad option; unknown names are rejected too, so
+ * a typo does not silently fall back to a default.
+ */
+export function normalizeOptions(options: SessionOptions | undefined, stores: Record<'dbm' | 'memory', NamespaceClass>): NormalizedSessionOptions {
+  if (options === undefined || options === null || typeof options !== 'object') return validate(options, stores);
+  // Servers pass the same options object on every request: reuse its
+  // normalized form while every property still holds the same value.
+  const cached = normalizedCache.get(options);
+  if (cached !== undefined && cached.stores === stores && sameProperties(options, cached.snapshot)) return cached.normalized;
+  const normalized = validate(options, stores);
+  normalizedCache.set(options, { snapshot: Object.entries(options), stores, normalized });
+  return normalized;
+}
+
+const normalizedCache = new WeakMap<object, { snapshot: [string, unknown][]; stores: object; normalized: NormalizedSessionOptions }>();
+
+function sameProperties(options: object, snapshot: [string, unknown][]): boolean {
+  const keys = Object.keys(options);
+  if (keys.length !== snapshot.length) return false;
+  for (let i = 0; i < snapshot.length; i++) {
+    const [key, value] = snapshot[i];
+    if (keys[i] !== key || (options as Record<string, unknown>)[key] !== value) return false;
+  }
+  return true;
+}
+
+function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'memory', NamespaceClass>): NormalizedSessionOptions {
+  const o: SessionOptions = options ?? {};
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) fail('options', 'an object', o);
+  for (const name of Object.keys(o)) {
+    if (!KNOWN.has(name)) {
+      const hint = name.includes('_') ? ' (snake_case names like session_data_dir are accepted by getSession(), not Session.open())' : '';
+      throw new TypeError(`wasm-session: unknown option ${JSON.stringify(name)}${hint}; known options: ${[...KNOWN].join(', ')}`);
+    }
+  }
+
+  let type: NormalizedSessionOptions['type'];
+  let namespaceClass: NamespaceClass;
+  if (o.namespaceClass !== undefined) {
+    if (o.type !== undefined) throw new TypeError('wasm-session: give either option type or option namespaceClass, not both');
+    checkNamespaceClass(o.namespaceClass);
+    type = 'custom';
+    namespaceClass = o.namespaceClass;
+  } else {
+    const t = o.type ?? 'dbm';
+    if (t !== 'dbm' && t !== 'file' && t !== 'memory') fail('type', "'dbm', 'file' or 'memory'", t);
+    type = t === 'memory' ? 'memory' : 'dbm';
+    namespaceClass = stores[type];
+  }
+  const namespaceOptions = o.namespaceOptions ?? {};
+  if (typeof namespaceOptions !== 'object' || namespaceOptions === null) fail('namespaceOptions', 'an object', namespaceOptions);
+
+  let dataDir = '';
+  if (o.dataDir !== undefined) {
+    if (typeof o.dataDir !== 'string' || o.dataDir.length === 0 || o.dataDir.includes('\0')) fail('dataDir', 'a non-empty path without NUL', o.dataDir);
+    dataDir = nodePath.resolve(o.dataDir);
+  } else if (type === 'dbm') {
+    throw new TypeError("wasm-session: option dataDir is required for type 'dbm' (the directory where session files go)");
+  }
+
+  if (o.id !== undefined && typeof o.id !== 'string') fail('id', 'a string', o.id);
+  const key = o.key ?? DEFAULT_KEY;
+  if (typeof key !== 'string' || !TOKEN.test(key)) fail('key', 'a cookie name (letters, digits and !#$%&\'*+-.^_`|~)', key);
+
+  let signer: IdSigner | null = null;
+  if (o.secret !== undefined) {
+    const list = typeof o.secret === 'string' ? [o.secret] : o.secret;
+    if (!Array.isArray(list) || list.length === 0 || list.some((s) => typeof s !== 'string' || s.length === 0)) {
+      fail('secret', 'a non-empty string or a non-empty array of non-empty strings', o.secret);
+    }
+    signer = signerFor(list);
+  }
+
+  const timeout = optionalSeconds(o, 'timeout');
+  const maxLifetime = optionalSeconds(o, 'maxLifetime');
+
+  const cookieExpires = o.cookieExpires ?? true;
+  if (typeof cookieExpires === 'number') {
+    if (!(cookieExpires >= 0) || !Number.isFinite(cookieExpires)) fail('cookieExpires', 'a finite number of seconds >= 0', cookieExpires, RangeError);
+  } else if (cookieExpires instanceof Date) {
+    if (Number.isNaN(cookieExpires.getTime())) fail('cookieExpires', 'a valid Date', 'Invalid Date', RangeError);
+  } else if (typeof cookieExpires !== 'boolean') {
+    fail('cookieExpires', 'true, false, a number of seconds or a Date', cookieExpires);
+  }
+
+  const path = o.path ?? '/';
+  if (typeof path !== 'string' || !path.startsWith('/') || !ATTRIBUTE_VALUE.test(path)) fail('path', "a cookie path starting with '/' (no ';', spaces or control characters)", path);
+  const domain = o.domain;
+  if (domain !== undefined && (typeof domain !== 'string' || !ATTRIBUTE_VALUE.test(domain))) fail('domain', "a domain name (no ';', spaces or control characters)", domain);
+  const secure = o.secure ?? false;
+  if (secure !== true && secure !== false && secure !== 'auto') fail('secure', "true, false or 'auto'", secure);
+  const httpOnly = optionalBoolean(o, 'httpOnly', true);
+  const sameSite = o.sameSite ?? 'lax';
+  if (sameSite !== 'lax' && sameSite !== 'strict' && sameSite !== 'none' && sameSite !== false) fail('sameSite', "'lax', 'strict', 'none' or false", sameSite);
+  if (sameSite === 'none' && secure === false) {
+    throw new TypeError("wasm-session: option sameSite 'none' needs secure: true or 'auto' (browsers drop SameSite=None cookies that are not Secure)");
+  }
+
+  const useCookies = optionalBoolean(o, 'useCookies', true);
+  const invalidateCorrupt = optionalBoolean(o, 'invalidateCorrupt', false);
+  const lockTimeout = o.lockTimeout ?? DEFAULT_LOCK_TIMEOUT;
+  if (typeof lockTimeout !== 'number') fail('lockTimeout', 'a number of milliseconds', lockTimeout);
+  if (!(lockTimeout >= 0) || !Number.isFinite(lockTimeout)) fail('lockTimeout', 'a finite number of milliseconds >= 0', lockTimeout, RangeError);
+  const sync = o.sync ?? 'none';
+  if (sync !== 'none' && sync !== 'commit') fail('sync', "'none' or 'commit'", sync);
+  const now = o.now ?? Date.now;
+  if (typeof now !== 'function') fail('now', 'a function returning milliseconds since the epoch', now);
+
+  try {
+    checkCookieAttributes(key, { path, domain, secure: secure !== false, httpOnly, sameSite, expires: cookieExpires instanceof Date ? cookieExpires : undefined, maxAge: undefined });
+  } catch (err) {
+    throw new TypeError(`wasm-session: the cookie options do not make a valid Set-Cookie header: ${(err as Error).message}`, { cause: err });
+  }
+
+  return {
+    type, namespaceClass, namespaceOptions, dataDir, id: o.id, key, secret: o.secret, signer, timeout, maxLifetime, cookieExpires,
+    path, domain, secure, httpOnly, sameSite, useCookies, invalidateCorrupt, lockTimeout, sync, log: logWriter(o.logFile), now,
+  };
+}
+
+const REQUIRED_METHODS = ['load', 'save', 'remove'] as const;
+
+/** A store class must at least load, save and remove; say which methods are missing. */
+export function checkNamespaceClass(cls: unknown): asserts cls is NamespaceClass {
+  if (typeof cls !== 'function' || typeof (cls as { prototype?: unknown }).prototype !== 'object') {
+    fail('namespaceClass', 'a class implementing NamespaceManager', cls);
+  }
+  const proto = (cls as { prototype: Record<string, unknown> }).prototype;
+  const missing = REQUIRED_METHODS.filter((m) => typeof proto[m] !== 'function');
+  if (missing.length > 0) {
+    throw new TypeError(`wasm-session: option namespaceClass ${(cls as { name?: string }).name || '(anonymous class)'} lacks the required NamespaceManager method${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  }
+  for (const m of ['touch', 'lock', 'unlock', 'close']) {
+    if (proto[m] !== undefined && typeof proto[m] !== 'function') throw new TypeError(`wasm-session: option namespaceClass: ${m} must be a method when present`);
+  }
+  if ((typeof proto.lock === 'function') !== (typeof proto.unlock === 'function')) {
+    throw new TypeError('wasm-session: option namespaceClass must implement both lock() and unlock(), or neither');
+  }
+}
+
+function logWriter(logFile: SessionOptions['logFile']): ((line: string) => void) | null {
+  if (logFile === undefined || logFile === null) return null;
+  if (typeof logFile === 'string') {
+    if (logFile.length === 0 || logFile.includes('\0')) fail('logFile', 'a writable stream or a non-empty path', logFile);
+    const file = nodePath.resolve(logFile);
+    // Appended synchronously line by line: debug output, so simple and never lost.
+    return (line) => appendFileSync(file, line + '\n');
+  }
+  if (typeof logFile === 'object' && typeof (logFile as { write?: unknown }).write === 'function') {
+    return (line) => void logFile.write(line + '\n');
+  }
+  return fail('logFile', 'a writable stream or a path', logFile);
+}
+
+
+/** Myghty's names (session_ prefix stripped) that are not just camelCase of ours. */
+const SNAKE_ALIASES: Record<string, keyof SessionOptions> = {
+  cookie_path: 'path',
+  cookie_domain: 'domain',
+  cookie_secure: 'secure',
+  cookie_http_only: 'httpOnly',
+  cookie_same_site: 'sameSite',
+};
+
+function camel(snake: string): string {
+  return snake.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Myghty-style config to SessionOptions: `session_`-prefixed snake_case names
+ * lose the prefix and become camelCase (session_data_dir -> dataDir); a
+ * general `data_dir` alone puts sessions under `<data_dir>/sessions`. Other
+ * keys belong to the rest of the application and are ignored; an unknown
+ * `session_` name is an error.
+ */
+export function optionsFromConfig(config: Record<string, unknown> | undefined): SessionOptions {
+  if (config === undefined) return {};
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) fail('config', 'an object', config);
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(config)) {
+    if (!name.startsWith('session_')) continue;
+    const bare = name.slice('session_'.length);
+    const option = SNAKE_ALIASES[bare] ?? camel(bare);
+    if (!KNOWN.has(option)) {
+      throw new TypeError(`wasm-session: unknown session option ${JSON.stringify(name)}; known: ${[...KNOWN].map((k) => 'session_' + k.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())).join(', ')}`);
+    }
+    if (option in out) throw new TypeError(`wasm-session: session option ${JSON.stringify(name)} is given twice (under two names)`);
+    out[option] = value;
+  }
+  if (out.dataDir === undefined && config.data_dir !== undefined) {
+    if (typeof config.data_dir !== 'string' || config.data_dir.length === 0) fail('data_dir', 'a non-empty path', config.data_dir);
+    out.dataDir = nodePath.join(config.data_dir, 'sessions');
+  }
+  return out as SessionOptions;
+}

@@ -1,0 +1,671 @@
+// The Session: Myghty's session for Node servers. It is opened from the
+// request (id from the cookie, or the `id` option), read fully at load and
+// then unlocked, used like a Map, and written back by save(), which sends
+// only what changed. Storage goes through a NamespaceManager (namespace.ts).
+
+import type { IncomingMessage } from 'node:http';
+// The dbm's msgpack codec (not its bare packr): it also makes Map round-trip.
+import { msgpackCodec } from '../dbm/codec.js';
+import {
+  appendSetCookie, isTlsRequest, readCookieValues, serializeCookie, serializeExpiredCookie, type CookieAttributes, type CookieResponse,
+} from './cookies.js';
+import { SessionCorruptError, SessionError } from './errors.js';
+import { decodeClientId, encodeClientId, generateId } from './ids.js';
+import type { NamespaceClass, NamespaceManager, StoredSession } from './namespace.js';
+import { normalizeOptions, optionsFromConfig, type NormalizedSessionOptions, type SessionOptions } from './options.js';
+import { DbmNamespace } from './stores/dbm.js';
+import { MemoryNamespace } from './stores/memory.js';
+
+const BUILT_IN_STORES: Record<'dbm' | 'memory', NamespaceClass> = { dbm: DbmNamespace, memory: MemoryNamespace };
+
+/** What a Session needs of a request: its headers (and socket, for secure: 'auto'). */
+export type SessionRequest = Pick<IncomingMessage, 'headers'> & { socket?: IncomingMessage['socket'] };
+/** What a Session needs of a response: header access (and `once`, to release a lock when it ends). */
+export type SessionResponse = CookieResponse & { once?: (event: 'close', listener: () => void) => unknown };
+
+/** Longest key in UTF-8 bytes: the dbm's limit with its default 4096-byte pages. */
+export const MAX_KEY_BYTES = 1000;
+/** `cookieExpires: false`: a cookie that does not expire (browsers cap it, e.g. Chrome at 400 days). */
+const FAR_FUTURE = new Date(Date.UTC(9999, 11, 31, 23, 59, 59));
+const NO_DATA: ReadonlyMap<string, Uint8Array> = new Map();
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
+}
+
+/** Values that can be mutated in place after get(): their encoding is compared at save(). */
+function isMutable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null;
+}
+
+function isCorruption(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === 'ERR_DBM_CORRUPT' || code === 'ERR_SESSION_CORRUPT';
+}
+
+/** What #read found: the stored session decoded, null (nothing stored) or undefined (corrupt, replaced). */
+type ReadResult = { stored: StoredSession; values: Map<string, unknown> } | null | undefined;
+
+export class Session implements Iterable<[string, unknown]> {
+  /** The cookie name. */
+  readonly key: string;
+  /** The signing secret(s), as given. */
+  readonly secret: string | readonly string[] | undefined;
+  /** Idle timeout in seconds, or null. */
+  readonly timeout: number | null;
+
+  readonly #opts: NormalizedSessionOptions;
+  readonly #req: SessionRequest | undefined;
+  readonly #res: SessionResponse | undefined;
+  #id: string;
+  #ns: NamespaceManager;
+  /** Whether storage may hold #id: ask the store on load(). */
+  #mayBeStored: boolean;
+  /** Storage holds #id (we loaded or saved it). */
+  #stored = false;
+  #loaded = false;
+  #locked = false;
+  /** The id the client holds as far as we know; the cookie goes out whenever it differs from #id. */
+  #clientId: string | null = null;
+  /** The client has our cookie (the request sent one, or we set one): expiring it means something. */
+  #clientHasCookie: boolean;
+  #isNew: boolean;
+  #wasInvalidated = false;
+  #created: number;
+  #accessed: number;
+  #values = new Map<string, unknown>();
+  /** Encoded values as stored, for the keys this session knows. */
+  #baseline: ReadonlyMap<string, Uint8Array> = NO_DATA;
+  /** #baseline is our own copy (else it belongs to the store, which may share it: copy before changing). */
+  #baselineOwned = false;
+  /** Keys whose value may differ from #baseline: set() or handed out as a mutable object. */
+  #watched = new Set<string>();
+  #endHooked = false;
+
+  /**
+   * Reads the id from the request (or the `id` option) and validates the
+   * options; call load() next (Session.open does both). `res` may be
+   * omitted when `useCookies` is false.
+   */
+  constructor(req: SessionRequest | undefined, res: SessionResponse | undefined, options?: SessionOptions) {
+    const opts = normalizeOptions(options, BUILT_IN_STORES);
+    if (opts.useCookies) {
+      if (req === null || typeof req !== 'object' || typeof req.headers !== 'object' || req.headers === null) {
+        throw new TypeError('wasm-session: Session needs the request (an object with headers) when useCookies is true');
+      }
+      if (res === null || typeof res !== 'object' || typeof res.setHeader !== 'function' || typeof res.getHeader !== 'function') {
+        throw new TypeError('wasm-session: Session needs the response (with setHeader/getHeader) when useCookies is true');
+      }
+    }
+    this.#opts = opts;
+    this.#req = req ?? undefined;
+    this.#res = res ?? undefined;
+    this.key = opts.key;
+    this.secret = opts.secret;
+    this.timeout = opts.timeout;
+
+    // The first value that is exactly a (signed) id wins; anything else means "no session".
+    let candidate: string | null = null;
+    let fromCookie = false;
+    if (opts.id !== undefined) {
+      candidate = decodeClientId(opts.id, opts.signer);
+    } else if (opts.useCookies) {
+      for (const value of readCookieValues(req!.headers.cookie, opts.key)) {
+        candidate = decodeClientId(value, opts.signer);
+        if (candidate !== null) {
+          fromCookie = true;
+          break;
+        }
+      }
+    }
+    this.#clientHasCookie = opts.useCookies && req!.headers.cookie !== undefined && readCookieValues(req!.headers.cookie, opts.key, 1).length > 0;
+    this.#id = candidate ?? generateId();
+    this.#clientId = fromCookie ? candidate : null;
+    this.#mayBeStored = candidate !== null;
+    this.#isNew = candidate === null;
+    this.#ns = new opts.namespaceClass(this.#id, opts);
+    const now = opts.now();
+    this.#created = now;
+    this.#accessed = now;
+  }
+
+  /** new Session(req, res, options) and await load(). */
+  static async open(req: SessionRequest | undefined, res: SessionResponse | undefined, options?: SessionOptions): Promise<Session> {
+    const session = new Session(req, res, options);
+    await session.load();
+    return session;
+  }
+
+  // ---- members ----
+
+  /** The session id: 32 lowercase hex characters. */
+  get id(): string {
+    return this.#id;
+  }
+
+  /** The id as the client carries it (cookie value, URL parameter): signed when `secret` is set. */
+  get externalId(): string {
+    return encodeClientId(this.#id, this.#opts.signer);
+  }
+
+  /** When the session was created. */
+  get created(): Date {
+    return new Date(this.#created);
+  }
+
+  /** When the session was last accessed before this request (now, for a new session). */
+  get accessed(): Date {
+    return new Date(this.#accessed);
+  }
+
+  /** True when this request started the session: no valid stored session was found, or it was invalidated. */
+  get isNew(): boolean {
+    return this.#isNew;
+  }
+
+  /** True when a stored session was thrown away: timed out, too old, corrupt, or invalidate() was called. */
+  get wasInvalidated(): boolean {
+    return this.#wasInvalidated;
+  }
+
+  /** The store instance (for the dbm store: `namespace.file.path`, `namespace.file.getFilenames()`). */
+  get namespace(): NamespaceManager {
+    return this.#ns;
+  }
+
+  /** True between lock() and unlock(). */
+  get locked(): boolean {
+    return this.#locked;
+  }
+
+  // ---- data ----
+
+  /** The value under `key`, or undefined. */
+  get(key: string): unknown {
+    this.#checkKey(key);
+    const value = this.#values.get(key);
+    if (isMutable(value)) this.#watched.add(key);
+    return value;
+  }
+
+  /** Stores `value` under `key` (written by the next save()). */
+  set(key: string, value: unknown): this {
+    this.#checkKey(key);
+    if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new RangeError(`wasm-session: session key is longer than ${MAX_KEY_BYTES} UTF-8 bytes`);
+    if (typeof value === 'function' || typeof value === 'symbol') {
+      throw new TypeError(`wasm-session: the value for session key ${JSON.stringify(key)} is a ${typeof value}, which cannot be stored`);
+    }
+    this.#values.set(key, value);
+    this.#watched.add(key);
+    return this;
+  }
+
+  has(key: string): boolean {
+    this.#checkKey(key);
+    return this.#values.has(key);
+  }
+
+  /** Removes `key`; resolves to whether it was there. The next save() deletes it from storage. */
+  remove(key: string): boolean {
+    this.#checkKey(key);
+    this.#watched.delete(key);
+    return this.#values.delete(key);
+  }
+
+  keys(): string[] {
+    this.#checkLoaded();
+    return [...this.#values.keys()];
+  }
+
+  /** Removes every key (the next save() deletes them from storage). */
+  clear(): void {
+    this.#checkLoaded();
+    this.#values.clear();
+    this.#watched.clear();
+  }
+
+  get size(): number {
+    this.#checkLoaded();
+    return this.#values.size;
+  }
+
+  *entries(): IterableIterator<[string, unknown]> {
+    this.#checkLoaded();
+    for (const [key, value] of [...this.#values]) {
+      if (isMutable(value)) this.#watched.add(key);
+      yield [key, value];
+    }
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, unknown]> {
+    return this.entries();
+  }
+
+  #checkLoaded(): void {
+    if (!this.#loaded) {
+      throw new SessionError('wasm-session: the session is not loaded yet: await session.load() first (Session.open() does it)', 'ERR_SESSION_NOT_LOADED');
+    }
+  }
+
+  #checkKey(key: unknown): asserts key is string {
+    this.#checkLoaded();
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new TypeError(`wasm-session: session keys are non-empty strings, got ${key === '' ? 'an empty string' : typeof key}`);
+    }
+  }
+
+  // ---- storage ----
+
+  /**
+   * Reads the stored session fully and records the access. A session idle
+   * longer than `timeout`, older than `maxLifetime`, or (with
+   * invalidateCorrupt) unreadable is removed and replaced by a new one
+   * (`isNew` and `wasInvalidated` become true). An id with nothing stored
+   * is not adopted: the session gets a fresh id.
+   */
+  async load(): Promise<void> {
+    // Usable only once a load succeeded: a failed one leaves nothing half-read to save.
+    this.#loaded = false;
+    await this.#load();
+    this.#loaded = true;
+  }
+
+  async #load(): Promise<void> {
+    const now = this.#opts.now();
+    this.#values = new Map();
+    this.#baseline = NO_DATA;
+    this.#baselineOwned = false;
+    this.#watched.clear();
+    this.#stored = false;
+    if (!this.#mayBeStored) {
+      this.#log('new session');
+      return;
+    }
+    const read = await this.#read(now);
+    if (read === undefined) return; // corrupt, replaced by a fresh session
+    if (read === null) {
+      await this.#startFresh(now, 'no stored session for the id from the client');
+      return;
+    }
+    const { stored, values } = read;
+    const reason = this.#expiry(stored, now);
+    if (reason !== null) {
+      await this.#ns.remove();
+      await this.#startFresh(now, reason, true);
+      return;
+    }
+    this.#adopt(stored.data, values);
+    this.#created = stored.created;
+    this.#accessed = stored.accessed;
+    this.#log(`loaded ${stored.data.size} key(s)`);
+  }
+
+  /**
+   * The store's load() and the decoded values; null when nothing is stored.
+   * Corruption (including a value that does not decode) becomes a
+   * SessionCorruptError, or with invalidateCorrupt a fresh session (undefined).
+   */
+  async #read(now: number): Promise<ReadResult> {
+    try {
+      const stored = await this.#ns.load(now);
+      return stored === null ? null : { stored, values: this.#decodeAll(stored) };
+    } catch (err) {
+      if (!isCorruption(err)) throw err;
+      const file = this.#describeStorage();
+      if (!this.#opts.invalidateCorrupt) throw err instanceof SessionCorruptError ? err : new SessionCorruptError(file, this.#id, err);
+      await this.#ns.remove();
+      await this.#startFresh(now, `corrupt storage ${file}: ${(err as Error).message}`, true);
+      return undefined;
+    }
+  }
+
+  #decodeAll(stored: StoredSession): Map<string, unknown> {
+    const values = new Map<string, unknown>();
+    for (const [key, bytes] of stored.data) {
+      try {
+        values.set(key, msgpackCodec.decode(bytes));
+      } catch (err) {
+        throw new SessionCorruptError(this.#describeStorage(), this.#id, new Error(`the value of key ${JSON.stringify(key)} does not decode: ${(err as Error).message}`, { cause: err }));
+      }
+    }
+    return values;
+  }
+
+  #adopt(baseline: ReadonlyMap<string, Uint8Array>, values: Map<string, unknown>): void {
+    this.#baseline = baseline;
+    this.#baselineOwned = false;
+    this.#values = values;
+    this.#stored = true;
+    this.#mayBeStored = true;
+  }
+
+  #expiry(stored: StoredSession, now: number): string | null {
+    const { timeout, maxLifetime } = this.#opts;
+    if (timeout !== null && now - stored.accessed > timeout * 1000) {
+      return `timed out: idle ${Math.round((now - stored.accessed) / 1000)} s, timeout ${timeout} s`;
+    }
+    if (maxLifetime !== null && now - stored.created > maxLifetime * 1000) {
+      return `too old: created ${Math.round((now - stored.created) / 1000)} s ago, maxLifetime ${maxLifetime} s`;
+    }
+    return null;
+  }
+
+  /** Switches to a fresh id with no data; the old storage is the caller's business. */
+  async #startFresh(now: number, reason: string, invalidated = false): Promise<void> {
+    const old = this.#ns;
+    const oldId = this.#id;
+    this.#id = generateId();
+    this.#ns = new this.#opts.namespaceClass(this.#id, this.#opts);
+    if (this.#locked) {
+      await this.#ns.lock!(this.#opts.lockTimeout);
+      await old.unlock!();
+    }
+    await old.close?.();
+    this.#values = new Map();
+    this.#baseline = NO_DATA;
+    this.#baselineOwned = false;
+    this.#watched.clear();
+    this.#stored = false;
+    this.#mayBeStored = false;
+    this.#isNew = true;
+    if (invalidated) this.#wasInvalidated = true;
+    this.#created = now;
+    this.#accessed = now;
+    this.#log(`${invalidated ? 'invalidated' : 'not adopted'} ${short(oldId)} (${reason}); new session`);
+  }
+
+  /**
+   * Writes what changed since load: keys set or whose stored object was
+   * changed in place, and keys removed. Keys other requests added meanwhile
+   * are kept. An unchanged session only gets its access time updated. A new
+   * session without data stores nothing (bots and cookie-less clients make
+   * no files). Sends the cookie when the client does not have this id yet
+   * (first save, new id) or when `cookieExpires` is a number (rolling).
+   */
+  async save(): Promise<void> {
+    this.#checkLoaded();
+    const now = this.#opts.now();
+    if (!this.#stored && this.#values.size === 0) {
+      this.#log('nothing to save (no data, nothing stored)');
+      return;
+    }
+    // Everything that can fail before writing, fails before writing.
+    const set = this.#encodeChanges();
+    const deleted: string[] = [];
+    for (const key of this.#baseline.keys()) if (!this.#values.has(key)) deleted.push(key);
+    const sendCookie = this.#cookieDue();
+    if (sendCookie) this.#assertHeadersOpen();
+
+    if (this.#stored && set.size === 0 && deleted.length === 0) {
+      if (this.#ns.touch) await this.#ns.touch(now);
+      else await this.#ns.save({ set, delete: deleted, created: this.#created, accessed: now });
+      this.#log('saved: unchanged, access time updated');
+    } else {
+      await this.#ns.save({ set, delete: deleted, created: this.#created, accessed: now });
+      this.#log(`saved ${set.size} changed and ${deleted.length} deleted key(s)`);
+      this.#applyToBaseline(set, deleted);
+    }
+    this.#stored = true;
+    this.#mayBeStored = true;
+    for (const key of this.#watched) if (!isMutable(this.#values.get(key))) this.#watched.delete(key);
+    if (sendCookie) this.#sendCookie(now);
+  }
+
+  /** What save() wrote becomes the new baseline (copy-on-write: the store may share the old map). */
+  #applyToBaseline(set: Map<string, Uint8Array>, deleted: readonly string[]): void {
+    const next = this.#baselineOwned ? (this.#baseline as Map<string, Uint8Array>) : new Map(this.#baseline);
+    for (const key of deleted) next.delete(key);
+    for (const [key, bytes] of set) next.set(key, bytes);
+    this.#baseline = next;
+    this.#baselineOwned = true;
+  }
+
+  /** Encoded values that differ from the stored ones (all of them when nothing is stored). */
+  #encodeChanges(all = !this.#stored): Map<string, Uint8Array> {
+    const set = new Map<string, Uint8Array>();
+    const keys = all ? this.#values.keys() : this.#watched;
+    for (const key of keys) {
+      if (!this.#values.has(key)) continue;
+      const bytes = this.#encode(key, this.#values.get(key));
+      const before = all ? undefined : this.#baseline.get(key);
+      if (before === undefined || !sameBytes(before, bytes)) set.set(key, bytes);
+    }
+    return set;
+  }
+
+  #encode(key: string, value: unknown): Uint8Array {
+    try {
+      return msgpackCodec.encode(value);
+    } catch (err) {
+      throw new SessionError(`wasm-session: the value for session key ${JSON.stringify(key)} cannot be stored: ${(err as Error).message}; nothing was written`, 'ERR_SESSION_VALUE', { cause: err });
+    }
+  }
+
+  /**
+   * Deletes the stored session. The session stays usable, empty, under the
+   * same id: a later save() stores its new data and sends the cookie again.
+   * The client's cookie is expired.
+   */
+  async delete(): Promise<void> {
+    const expire = this.#cookieExpiryDue();
+    if (expire) this.#assertHeadersOpen();
+    await this.#ns.remove();
+    this.#values = new Map();
+    this.#baseline = NO_DATA;
+    this.#baselineOwned = false;
+    this.#watched.clear();
+    this.#stored = false;
+    this.#mayBeStored = false;
+    if (expire) this.#expireCookie();
+    this.#log('deleted');
+  }
+
+  /**
+   * Removes the stored session and starts a new one under a new id, empty
+   * (`isNew` and `wasInvalidated` become true). The client's cookie is
+   * expired; the next save() sends the new one.
+   */
+  async invalidate(): Promise<void> {
+    const expire = this.#cookieExpiryDue();
+    if (expire) this.#assertHeadersOpen();
+    await this.#ns.remove();
+    this.#loaded = true;
+    await this.#startFresh(this.#opts.now(), 'invalidate() called', true);
+    if (expire) this.#expireCookie();
+  }
+
+  /**
+   * Moves the session to a new id (the defence against session fixation:
+   * call it at login). The data, including unsaved changes, is written
+   * under the new id, the old storage is removed, and the new cookie is
+   * sent. A session that was never stored just changes its id.
+   */
+  async regenerateId(): Promise<void> {
+    this.#checkLoaded();
+    const now = this.#opts.now();
+    const old = this.#ns;
+    const oldId = this.#id;
+    const newId = generateId();
+    const next = new this.#opts.namespaceClass(newId, this.#opts);
+    if (!this.#stored) {
+      this.#id = newId;
+      this.#ns = next;
+      if (this.#locked) {
+        await next.lock!(this.#opts.lockTimeout);
+        await old.unlock!();
+      }
+      await old.close?.();
+      this.#log(`new id (was ${short(oldId)}), nothing stored yet`);
+      return;
+    }
+    const set = this.#encodeChanges(true);
+    if (this.#opts.useCookies) this.#assertHeadersOpen();
+    if (this.#locked) await next.lock!(this.#opts.lockTimeout);
+    await next.save({ set, delete: [], created: this.#created, accessed: now });
+    this.#id = newId;
+    this.#ns = next;
+    this.#baseline = set;
+    this.#baselineOwned = true;
+    await old.remove();
+    if (this.#locked) await old.unlock!();
+    await old.close?.();
+    this.#log(`new id (was ${short(oldId)}), ${set.size} key(s) moved`);
+    if (this.#opts.useCookies) this.#sendCookie(now);
+  }
+
+  /**
+   * Takes the session's exclusive lock (across requests and processes,
+   * waiting at most `lockTimeout` ms without blocking the event loop) and
+   * re-reads the stored data under it, so a read-modify-write is exact.
+   * Unsaved local changes are kept on top; get() objects again after it.
+   * The lock is released by unlock(), or when the response ends.
+   */
+  async lock(): Promise<void> {
+    if (this.#locked) return;
+    if (typeof this.#ns.lock !== 'function') {
+      throw new SessionError(`wasm-session: the session store ${this.#opts.namespaceClass.name || '(anonymous)'} does not implement lock()`, 'ERR_SESSION_LOCK_UNSUPPORTED');
+    }
+    await this.#ns.lock(this.#opts.lockTimeout);
+    this.#locked = true;
+    this.#releaseAtResponseEnd();
+    this.#log('locked');
+    if (!this.#loaded || !this.#mayBeStored) return;
+    const now = this.#opts.now();
+    // Local changes, worked out against the old baseline before it is replaced.
+    let changed: Map<string, Uint8Array>;
+    try {
+      changed = this.#encodeChanges();
+    } catch (err) {
+      await this.unlock();
+      throw err;
+    }
+    const removed = [...this.#baseline.keys()].filter((key) => !this.#values.has(key));
+    const local = this.#values;
+    let read: ReadResult;
+    try {
+      read = await this.#read(now);
+    } catch (err) {
+      await this.unlock();
+      throw err;
+    }
+    if (read === undefined) return; // corrupt: now a fresh (locked) session
+    if (read === null) {
+      // Deleted meanwhile: everything local is new data.
+      this.#baseline = NO_DATA;
+      this.#baselineOwned = false;
+      this.#stored = false;
+      this.#mayBeStored = false;
+      this.#log('re-read under lock: the stored session is gone');
+      return;
+    }
+    const { stored, values } = read;
+    for (const key of removed) values.delete(key);
+    for (const key of changed.keys()) values.set(key, local.get(key));
+    this.#adopt(stored.data, values);
+    this.#watched = new Set(changed.keys());
+    this.#log(`re-read ${stored.data.size} key(s) under lock, ${changed.size + removed.length} local change(s) kept`);
+  }
+
+  /** Releases the lock taken by lock(). Save first: unlock() does not save. */
+  async unlock(): Promise<void> {
+    if (!this.#locked) return;
+    this.#locked = false;
+    await this.#ns.unlock!();
+    this.#log('unlocked');
+  }
+
+  #releaseAtResponseEnd(): void {
+    if (this.#endHooked || typeof this.#res?.once !== 'function') return;
+    this.#endHooked = true;
+    this.#res.once('close', () => {
+      if (!this.#locked) return;
+      this.unlock().then(
+        () => this.#log('unlocked at the end of the response'),
+        (err: Error) => this.#log(`unlock at the end of the response failed: ${err.message}`),
+      );
+    });
+  }
+
+  // ---- cookies ----
+
+  #cookieDue(): boolean {
+    return this.#opts.useCookies && (this.#clientId !== this.#id || typeof this.#opts.cookieExpires === 'number');
+  }
+
+  #cookieExpiryDue(): boolean {
+    return this.#opts.useCookies && this.#clientHasCookie;
+  }
+
+  #assertHeadersOpen(): void {
+    if (this.#res?.headersSent) {
+      throw new SessionError(
+        `wasm-session: cannot send the session cookie '${this.key}': the response headers were already sent (save(), regenerateId(), invalidate() and delete() must run before the response is written); nothing was changed`,
+        'ERR_SESSION_HEADERS_SENT',
+      );
+    }
+  }
+
+  #cookieAttributes(now: number): CookieAttributes {
+    const o = this.#opts;
+    let expires: Date | undefined;
+    let maxAge: number | undefined;
+    if (o.cookieExpires === false) expires = FAR_FUTURE;
+    else if (o.cookieExpires instanceof Date) expires = o.cookieExpires;
+    else if (typeof o.cookieExpires === 'number') {
+      maxAge = Math.floor(o.cookieExpires);
+      expires = new Date(now + maxAge * 1000);
+    }
+    return {
+      path: o.path,
+      domain: o.domain,
+      secure: o.secure === 'auto' ? isTlsRequest(this.#req as IncomingMessage | undefined) : o.secure,
+      httpOnly: o.httpOnly,
+      sameSite: o.sameSite,
+      expires,
+      maxAge,
+    };
+  }
+
+  #sendCookie(now: number): void {
+    appendSetCookie(this.#res!, this.key, serializeCookie(this.key, this.externalId, this.#cookieAttributes(now)));
+    this.#clientId = this.#id;
+    this.#clientHasCookie = true;
+    this.#log('cookie sent');
+  }
+
+  #expireCookie(): void {
+    appendSetCookie(this.#res!, this.key, serializeExpiredCookie(this.key, this.#cookieAttributes(this.#opts.now())));
+    this.#clientId = null;
+    this.#clientHasCookie = false;
+    this.#log('cookie expired');
+  }
+
+  // ---- logging ----
+
+  #describeStorage(): string {
+    const file = (this.#ns as { file?: { path?: unknown } }).file?.path;
+    return typeof file === 'string' ? file : `${this.#opts.namespaceClass.name || 'store'} session ${short(this.#id)}`;
+  }
+
+  #log(message: string): void {
+    const log = this.#opts.log;
+    if (log === null) return;
+    log(`${new Date(this.#opts.now()).toISOString()} wasm-session ${short(this.#id)}: ${message}`);
+  }
+}
+
+/** Ids are bearer secrets: logs show only a prefix. */
+function short(id: string): string {
+  return id.slice(0, 8) + '…';
+}
+
+
+/**
+ * Myghty's entry point: a session from a config that may use the
+ * documented `session_`-prefixed snake_case names (session_data_dir,
+ * session_cookie_expires, ...), a general `data_dir` meaning
+ * `<data_dir>/sessions`.
+ */
+export async function getSession(req: SessionRequest | undefined, res: SessionResponse | undefined, config?: Record<string, unknown>): Promise<Session> {
+  return Session.open(req, res, optionsFromConfig(config));
+}

@@ -1,0 +1,79 @@
+// The demo in a real browser: Debian's Chromium (headless, driven by
+// playwright-core) clicks through the visit counter, login and logout, and
+// the cookie the browser stored is checked (HttpOnly, SameSite=Lax, Path=/).
+// Skipped when /usr/bin/chromium is not installed (apt-get install chromium).
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Children, ROOT, tmpDir } from './fixtures/session/helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const DEMO = path.join(ROOT, 'demo/server.js');
+
+describe('demo in headless Chromium', function () {
+  this.timeout(90000);
+  const children = new Children();
+  let browser;
+  let dataDir;
+  let profileDir;
+  let demo;
+
+  before(async function () {
+    if (!fs.existsSync(CHROMIUM)) {
+      console.log(`      skipped: ${CHROMIUM} is not installed (apt-get install -y chromium)`);
+      this.skip();
+    }
+    const { chromium } = await import('playwright-core');
+    dataDir = tmpDir('wasm-session-browser-data-');
+    profileDir = tmpDir('wasm-session-browser-profile-');
+    demo = await children.start(DEMO, { env: { PORT: '0', DATA_DIR: dataDir } });
+    browser = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await children.stopAll();
+    for (const dir of [dataDir, profileDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('counts visits, logs in under a new id, logs out into a new session; the stored cookie is HttpOnly, SameSite=Lax, Path=/', async () => {
+    const page = browser.pages()[0] ?? await browser.newPage();
+    await page.goto(`${demo.url}/`);
+    assert.equal(await page.textContent('#visits'), '1');
+    const firstId = await page.textContent('#session-id');
+    await page.reload();
+    assert.equal(await page.textContent('#visits'), '2');
+    assert.equal(await page.textContent('#session-id'), firstId);
+
+    const [cookie] = await browser.cookies(demo.url);
+    assert.equal(cookie.name, 'myghty_session_id');
+    assert.equal(cookie.value.slice(32), firstId);
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Lax');
+    assert.equal(cookie.path, '/');
+    assert.equal(cookie.expires, -1, 'a browser-session cookie');
+    assert.equal(await page.evaluate(() => document.cookie), '', 'HttpOnly: invisible to scripts');
+
+    await page.fill('#name', 'Ann');
+    await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#login')]);
+    const loggedInId = await page.textContent('#session-id');
+    assert.notEqual(loggedInId, firstId);
+    assert.equal(await page.textContent('#user'), 'Ann');
+    assert.equal(await page.textContent('#visits'), '3');
+    assert.equal((await browser.cookies(demo.url))[0].value.slice(32), loggedInId);
+
+    await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#logout')]);
+    const afterId = await page.textContent('#session-id');
+    assert.notEqual(afterId, loggedInId);
+    assert.equal(await page.textContent('#visits'), '1');
+    assert.equal(await page.$('#user'), null);
+    const cookies = await browser.cookies(demo.url);
+    assert.equal(cookies.length, 1);
+    assert.equal(cookies[0].value.slice(32), afterId);
+  });
+});

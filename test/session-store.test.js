@@ -1,0 +1,307 @@
+// The stores: the NamespaceManager contract checked on both built-in stores,
+// the dbm store's files (sharding, modes, mtime as last access, a file
+// deleted from outside, corrupt files with and without invalidateCorrupt),
+// and the memory store's sweep of expired sessions.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Dbm } from 'wasm-session/dbm';
+import { DbmNamespace, MemoryNamespace, LockTimeoutError, SessionCorruptError, generateId } from 'wasm-session/session';
+import { sessionHandler } from './fixtures/session/app.js';
+import { CookieJar, startServer, tmpDir, sessionFiles } from './fixtures/session/helpers.js';
+
+const bytes = (s) => Buffer.from(s);
+const options = (dataDir, extra = {}) => ({ dataDir, lockTimeout: 10_000, sync: 'none', now: Date.now, ...extra });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+for (const [name, Store] of [['DbmNamespace', DbmNamespace], ['MemoryNamespace', MemoryNamespace]]) {
+  describe(`NamespaceManager contract: ${name}`, function () {
+    this.timeout(20000);
+    let dir;
+    beforeEach(() => { dir = tmpDir('wasm-session-contract-'); });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('load() of nothing stored is null and creates nothing; touch() and remove() of nothing are no-ops', async () => {
+      const ns = new Store(generateId(), options(dir));
+      assert.equal(await ns.load(1), null);
+      await ns.touch(2);
+      await ns.remove();
+      assert.equal(await ns.load(3), null);
+      assert.deepEqual(fs.readdirSync(dir), []);
+    });
+
+    it('save() creates, merges (keeps keys it was not told about), deletes and stores both times; load() returns the previous access time', async () => {
+      const id = generateId();
+      const a = new Store(id, options(dir));
+      await a.save({ set: new Map([['x', bytes('1')], ['y', bytes('2')]]), delete: [], created: 100, accessed: 100 });
+      const b = new Store(id, options(dir));
+      await b.save({ set: new Map([['z', bytes('3')]]), delete: new Set(['x']), created: 100, accessed: 200 });
+      const got = await new Store(id, options(dir)).load(300);
+      assert.deepEqual([...got.data].map(([k, v]) => [k, Buffer.from(v).toString()]).sort(), [['y', '2'], ['z', '3']]);
+      assert.equal(got.created, 100);
+      assert.equal(got.accessed, 200);
+      assert.equal((await a.load(400)).accessed, 300, 'load recorded its access time');
+      await a.touch(500);
+      assert.equal((await a.load(600)).accessed, 500);
+      await b.remove();
+      assert.equal(await a.load(700), null);
+    });
+
+    it('lock() is exclusive: another instance waits for unlock(), or fails with LockTimeoutError; the holder keeps working', async () => {
+      const id = generateId();
+      const holder = new Store(id, options(dir));
+      await holder.save({ set: new Map([['n', bytes('0')]]), delete: [], created: 1, accessed: 1 });
+      await holder.lock(1000);
+      assert.equal(holder.locked, true);
+      // The holder's own operations use the held lock.
+      await holder.save({ set: new Map([['n', bytes('1')]]), delete: [], created: 1, accessed: 2 });
+      assert.equal(Buffer.from((await holder.load(3)).data.get('n')).toString(), '1');
+
+      const other = new Store(id, options(dir, { lockTimeout: 150 }));
+      const t0 = Date.now();
+      await assert.rejects(other.lock(150), (err) => err instanceof LockTimeoutError && err.code === 'ERR_LOCK_TIMEOUT' && err.timeout === 150);
+      assert.ok(Date.now() - t0 >= 140);
+      // A plain load waits too (up to lockTimeout), then fails the same way.
+      await assert.rejects(other.load(4), LockTimeoutError);
+
+      // With a longer wait it gets the lock once the holder lets go; the event loop keeps running meanwhile.
+      let ticks = 0;
+      const ticker = setInterval(() => { ticks++; }, 5);
+      const waiting = new Store(id, options(dir)).lock(5000);
+      await sleep(100);
+      await holder.unlock();
+      await waiting;
+      clearInterval(ticker);
+      assert.ok(ticks >= 5, `event loop ran ${ticks} ticks while waiting`);
+    });
+
+    it('lock() with nothing stored: the first save creates the session under the lock', async () => {
+      const id = generateId();
+      const a = new Store(id, options(dir));
+      await a.lock(1000);
+      assert.equal(await a.load(1), null);
+      await a.save({ set: new Map([['k', bytes('v')]]), delete: [], created: 1, accessed: 1 });
+      const b = new Store(id, options(dir, { lockTimeout: 100 }));
+      await assert.rejects(b.lock(100), LockTimeoutError);
+      await a.unlock();
+      await b.lock(1000);
+      assert.equal(Buffer.from((await b.load(2)).data.get('k')).toString(), 'v');
+      await b.unlock();
+    });
+
+    it('remove() under the lock, then save(): waiters see the new session, never the removed one', async () => {
+      const id = generateId();
+      const a = new Store(id, options(dir));
+      await a.save({ set: new Map([['old', bytes('1')]]), delete: [], created: 1, accessed: 1 });
+      await a.lock(1000);
+      const b = new Store(id, options(dir));
+      const bLocked = b.lock(5000).then(() => b.load(9));
+      await sleep(50);
+      await a.remove();
+      await a.save({ set: new Map([['new', bytes('2')]]), delete: [], created: 5, accessed: 5 });
+      await sleep(50);
+      await a.unlock();
+      const seen = await bLocked;
+      assert.deepEqual([...seen.data.keys()], ['new']);
+      await b.unlock();
+    });
+  });
+}
+
+describe('DbmNamespace files', function () {
+  this.timeout(20000);
+  let dir;
+  beforeEach(() => { dir = tmpDir('wasm-session-files-'); });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('shards files two hex levels deep: <dataDir>/<id[0:2]>/<id[2:4]>/<id>.dbm, directories 0700, files 0600', async () => {
+    const id = 'abcdef0123456789abcdef0123456789';
+    const ns = new DbmNamespace(id, options(path.join(dir, 'data')));
+    const expected = path.join(dir, 'data', 'ab', 'cd', `${id}.dbm`);
+    assert.equal(ns.file.path, expected);
+    assert.deepEqual(ns.file.getFilenames(), [expected]);
+    await ns.save({ set: new Map([['a', bytes('x')]]), delete: [], created: 1, accessed: 1 });
+    assert.equal(fs.statSync(expected).mode & 0o777, 0o600);
+    for (const d of ['data', 'data/ab', 'data/ab/cd']) assert.equal(fs.statSync(path.join(dir, d)).mode & 0o777, 0o700, d);
+    // It is a plain dbm file: the values decode with the dbm API.
+    const db = await Dbm.open(expected, { flag: 'r' });
+    assert.equal(db.size, 1);
+    await db.close();
+  });
+
+  it('refuses anything but a 32-hex id (defence in depth: a path is made of it)', () => {
+    for (const bad of ['../../etc/passwd', 'ABCDEF0123456789ABCDEF0123456789', 'abc', '', 'a'.repeat(33), 'abcdef0123456789abcdef012345678/', null]) {
+      assert.throws(() => new DbmNamespace(bad, options(dir)), TypeError);
+    }
+    assert.throws(() => new DbmNamespace(generateId(), { ...options(dir), dataDir: '' }), /needs options.dataDir/);
+  });
+
+  describe('through HTTP', () => {
+    let server;
+    let clock;
+    before(async () => {
+      clock = { now: Date.now() };
+      server = await startServer((req, res) => sessionHandler({ dataDir: currentDir, now: () => clock.now, ...currentExtra })(req, res));
+    });
+    after(() => server.close());
+    let currentDir;
+    let currentExtra = {};
+    beforeEach(() => { currentDir = dir; currentExtra = {}; clock.now = Date.now(); });
+    const run = (jar, steps, opts) => jar.request('/', { method: 'POST', body: { steps, options: opts } });
+
+    it('the file mtime tracks the last access (load and save), so find -mmin cleanup works', async () => {
+      const jar = new CookieJar(server.url);
+      const { file } = (await run(jar, [['set', 'a', 1], ['save'], ['state']])).json.results[2];
+      const old = new Date(Date.now() - 3600_000);
+      fs.utimesSync(file, old, old);
+      assert.ok(Date.now() - fs.statSync(file).mtimeMs > 3000_000);
+      await run(jar, [['get', 'a']]); // a read-only request
+      assert.ok(Date.now() - fs.statSync(file).mtimeMs < 60_000, 'loading touched the file');
+      fs.utimesSync(file, old, old);
+      await run(jar, [['save']], {}); // the load and an unchanged save
+      assert.ok(Date.now() - fs.statSync(file).mtimeMs < 60_000);
+    });
+
+    it('a file deleted from outside while the app runs is just a new session', async () => {
+      const jar = new CookieJar(server.url);
+      const { id, file } = (await run(jar, [['set', 'user', 'ann'], ['save'], ['state']])).json.results[2];
+      fs.unlinkSync(file);
+      const r = await run(jar, [['state'], ['keys'], ['set', 'b', 1], ['save'], ['state']]);
+      assert.equal(r.status, 200, r.text);
+      assert.notEqual(r.json.results[0].id, id, 'the vanished id is not adopted');
+      assert.equal(r.json.results[0].isNew, true);
+      assert.deepEqual(r.json.results[1], []);
+      assert.match(r.setCookie[0], new RegExp(`=${r.json.results[4].id};`));
+      assert.equal(fs.existsSync(file), false);
+    });
+
+    it('a file deleted between load and save: save() stores what this request changed', async () => {
+      const jar = new CookieJar(server.url);
+      const { file } = (await run(jar, [['set', 'a', 1], ['set', 'b', 2], ['save'], ['state']])).json.results[3];
+      const pending = run(jar, [['set', 'b', 3], ['sleep', 200], ['save'], ['state']]);
+      await sleep(100);
+      fs.unlinkSync(file);
+      const r = await pending;
+      assert.equal(r.status, 200, r.text);
+      const db = await Dbm.open(file, { flag: 'r' });
+      const keys = [];
+      for await (const k of db.keys()) keys.push(k);
+      await db.close();
+      assert.deepEqual(keys, ['b']);
+    });
+
+    it('a corrupt file is a SessionCorruptError naming the file, and is left alone', async () => {
+      const jar = new CookieJar(server.url);
+      const { id, file } = (await run(jar, [['set', 'a', 1], ['save'], ['state']])).json.results[2];
+      fs.writeFileSync(file, Buffer.alloc(8192, 0x5a));
+      const r = await run(jar, [['state']]);
+      assert.equal(r.status, 500);
+      assert.equal(r.json.error.name, 'SessionCorruptError');
+      assert.equal(r.json.error.code, 'ERR_SESSION_CORRUPT');
+      assert.equal(r.json.error.file, file);
+      assert.match(r.json.error.message, new RegExp(`stored session ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt: .*invalidateCorrupt`));
+      assert.equal(fs.readFileSync(file).equals(Buffer.alloc(8192, 0x5a)), true, 'nothing was changed');
+      assert.deepEqual(r.setCookie, []);
+      assert.ok(id);
+    });
+
+    it('with invalidateCorrupt, a corrupt file becomes a clean new session and the file is removed', async () => {
+      currentExtra = { invalidateCorrupt: true };
+      const jar = new CookieJar(server.url);
+      const { id, file } = (await run(jar, [['set', 'a', 1], ['save'], ['state']])).json.results[2];
+      fs.writeFileSync(file, 'not a dbm file at all');
+      const r = await run(jar, [['state'], ['keys'], ['set', 'b', 2], ['save']]);
+      assert.equal(r.status, 200, r.text);
+      const state = r.json.results[0];
+      assert.notEqual(state.id, id);
+      assert.equal(state.isNew, true);
+      assert.equal(state.wasInvalidated, true);
+      assert.deepEqual(r.json.results[1], []);
+      assert.equal(fs.existsSync(file), false);
+      assert.equal(sessionFiles(dir).length, 1);
+    });
+
+    it('a value that does not decode is corruption too (with and without invalidateCorrupt)', async () => {
+      const jar = new CookieJar(server.url);
+      const { id, file } = (await run(jar, [['set', 'a', 1], ['save'], ['state']])).json.results[2];
+      const db = await Dbm.open(file, { flag: 'w' });
+      await db.setRaw('bad', Buffer.from([0x92, 0x01])); // an array of 2 holding 1 item: truncated
+      await db.close();
+      const r = await run(jar, [['state']]);
+      assert.equal(r.status, 500);
+      assert.equal(r.json.error.code, 'ERR_SESSION_CORRUPT');
+      assert.match(r.json.error.message, /the value of key "bad" does not decode/);
+      currentExtra = { invalidateCorrupt: true };
+      const ok = await run(jar, [['state']]);
+      assert.equal(ok.status, 200);
+      assert.notEqual(ok.json.results[0].id, id);
+      assert.equal(ok.json.results[0].wasInvalidated, true);
+    });
+
+    it('a store error that is not corruption reaches the caller unchanged', async () => {
+      const blocker = path.join(dir, 'not-a-dir');
+      fs.writeFileSync(blocker, 'x');
+      currentDir = blocker;
+      const r = await run(new CookieJar(server.url), [['set', 'a', 1], ['save']]);
+      assert.equal(r.status, 500);
+      assert.match(r.json.error.code, /^(ENOTDIR|EEXIST)$/);
+    });
+  });
+});
+
+describe('MemoryNamespace', () => {
+  it('snapshot() shows what is stored without recording an access; clear() empties the store', async () => {
+    const id = generateId();
+    const ns = new MemoryNamespace(id, options(''));
+    await ns.save({ set: new Map([['a', bytes('1')]]), delete: [], created: 10, accessed: 20 });
+    assert.equal(MemoryNamespace.snapshot(id).accessed, 20);
+    assert.equal(MemoryNamespace.snapshot(id).accessed, 20);
+    assert.ok(MemoryNamespace.size >= 1);
+    assert.equal(MemoryNamespace.snapshot(generateId()), null);
+  });
+
+  it('save() sweeps out sessions past timeout or maxLifetime (at most once a minute)', async () => {
+    const t = Date.UTC(2040, 0, 1);
+    const opts = options('', { timeout: 60, maxLifetime: 3600 });
+    const idle = generateId();
+    const old = generateId();
+    const fresh = generateId();
+    await new MemoryNamespace(idle, opts).save({ set: new Map(), delete: [], created: t, accessed: t });
+    await new MemoryNamespace(old, opts).save({ set: new Map(), delete: [], created: t - 4000_000, accessed: t });
+    // A jump of the (test) clock makes the next save sweep.
+    await new MemoryNamespace(fresh, opts).save({ set: new Map(), delete: [], created: t + 61_000, accessed: t + 61_000 });
+    assert.equal(MemoryNamespace.snapshot(idle), null);
+    assert.equal(MemoryNamespace.snapshot(old), null);
+    assert.notEqual(MemoryNamespace.snapshot(fresh), null);
+  });
+});
+
+describe('a custom store reporting corruption', () => {
+  class BrokenStore {
+    static removed = [];
+    constructor(id) { this.id = id; }
+    async load() { throw Object.assign(new Error('checksum mismatch in row 7'), { code: 'ERR_DBM_CORRUPT' }); }
+    async save() {}
+    async remove() { BrokenStore.removed.push(this.id); }
+  }
+  const id = '0123456789abcdef0123456789abcdef';
+  const req = { headers: { cookie: `myghty_session_id=${id}` } };
+  const res = () => ({ headersSent: false, getHeader() {}, setHeader() {} });
+
+  it('is a SessionCorruptError naming the store and an id prefix, with the cause', async () => {
+    const { Session } = await import('wasm-session/session');
+    await assert.rejects(Session.open(req, res(), { namespaceClass: BrokenStore }), (err) =>
+      err instanceof SessionCorruptError && err.file === 'BrokenStore session 01234567…' && err.id === id && /checksum mismatch in row 7/.test(err.message) && err.cause.code === 'ERR_DBM_CORRUPT');
+    assert.deepEqual(BrokenStore.removed, []);
+  });
+
+  it('with invalidateCorrupt: removed, and a fresh session', async () => {
+    const { Session } = await import('wasm-session/session');
+    const s = await Session.open(req, res(), { namespaceClass: BrokenStore, invalidateCorrupt: true });
+    assert.deepEqual(BrokenStore.removed, [id]);
+    assert.notEqual(s.id, id);
+    assert.equal(s.isNew, true);
+    assert.equal(s.wasInvalidated, true);
+  });
+});
