@@ -5,6 +5,8 @@ import { machineLine, versionOf } from './lib/harness.js';
 
 const suites = {
   crypto: () => import('./crypto.js'),
+  dbm: () => import('./dbm.js'),
+  session: () => import('./session.js'),
 };
 
 const wanted = process.argv.slice(2);
