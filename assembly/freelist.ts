@@ -190,16 +190,20 @@ function readVarint(p: usize, end: usize): i64 {
 }
 
 /**
- * Decodes `len` bytes of runs from `src` and adds their pages to the set.
- * Every page must be in [2, pageCount) and runs must ascend without touching.
- * Returns the number of pages added, -1 for malformed input, -2 when the set
- * is too small (the caller grows it and decodes again from scratch).
+ * Decodes `len` bytes of runs from `src` into an empty set. Every page must
+ * be in [2, pageCount) and runs must ascend without touching, so the pages
+ * are appended in order. Returns the number of pages, -1 for malformed
+ * input, -2 when the set is too small (the caller grows it and decodes
+ * again), -3 when the set was not empty.
  */
 export function freeDecode(set: usize, src: usize, len: u32, pageCount: u32): i32 {
+  if (load<u32>(set, 4) != 0) return -3;
+  const capacity = <u64>load<u32>(set);
+  const pages = pagesOf(set);
   const end = src + len;
   let p = src;
   let prevEnd: u64 = 0;
-  let added: i32 = 0;
+  let count: u64 = 0;
   while (p < end) {
     const gap = readVarint(p, end);
     if (gap < 0) return -1;
@@ -207,16 +211,17 @@ export function freeDecode(set: usize, src: usize, len: u32, pageCount: u32): i3
     if (len1 < 0) return -1;
     p = varintEnd;
     // Touching runs would have been encoded as one run.
-    if (added > 0 && gap == 0) return -1;
+    if (count > 0 && gap == 0) return -1;
     const start = prevEnd + <u64>gap;
     const runLen = <u64>len1 + 1;
     if (start < 2 || start + runLen > <u64>pageCount) return -1;
-    if (<u64>load<u32>(set, 4) + runLen > <u64>load<u32>(set)) return -2;
+    if (count + runLen > capacity) return -2;
     for (let q = start; q < start + runLen; q++) {
-      if (freeAdd(set, <u32>q) != 0) return -1;
-      added++;
+      store<u32>(pages + (<usize>count << 2), <u32>q);
+      count++;
     }
     prevEnd = start + runLen;
   }
-  return added;
+  store<u32>(set, <u32>count, 4);
+  return <i32>count;
 }

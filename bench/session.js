@@ -68,13 +68,21 @@ function sessionData(i) {
   return data;
 }
 
-/** What Session needs of a response: a Set-Cookie holder. */
+/**
+ * What Session needs of a node:http response: a Set-Cookie holder, and
+ * end(), which a real handler calls last (the session stores a pending
+ * access time there when the request did not save).
+ */
 function fakeResponse() {
   let setCookie;
   return {
     headersSent: false,
     getHeader: () => setCookie,
     setHeader: (_name, value) => { setCookie = value; },
+    end() {
+      this.headersSent = true;
+      return this;
+    },
   };
 }
 
@@ -130,6 +138,7 @@ async function ourCycle(options, header, lock = false) {
   session.set('visits', session.get('visits') + 1);
   await session.save();
   if (lock) await session.unlock();
+  res.end();
   const line = res.getHeader('set-cookie');
   if (line === undefined) throw new Error('no Set-Cookie');
   sink += line[0].length;

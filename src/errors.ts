@@ -47,7 +47,7 @@ export class LockTimeoutError extends DbmError {
   readonly timeout: number;
   readonly mode: 'shared' | 'exclusive';
   constructor(path: string, mode: 'shared' | 'exclusive', timeout: number) {
-    super(`wasm-session dbm: could not get a ${mode} lock on ${path} within ${timeout} ms`, path);
+    super(`wasm-session dbm: could not get ${mode === 'exclusive' ? 'an' : 'a'} ${mode} lock on ${path} within ${timeout} ms`, path);
     this.name = 'LockTimeoutError';
     this.timeout = timeout;
     this.mode = mode;

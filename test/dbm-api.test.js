@@ -590,6 +590,50 @@ describe('dbm API', function () {
       assert.deepEqual(Object.fromEntries(await readAll(db)), { a: 1, b: 2, c: 1 });
     });
 
+    it('tx refuses use after its transaction ended, and changes nothing then', async () => {
+      const file = fresh();
+      const db = await openDb(file, { flag: 'c' });
+      let kept;
+      await db.transaction((tx) => {
+        tx.set('a', 1);
+        kept = tx;
+      });
+      assert.throws(() => kept.set('a', 2), { name: 'DbmError', message: /transaction .* has ended/ });
+      assert.throws(() => kept.get('a'), /has ended/);
+      assert.throws(() => kept.size, /has ended/);
+      // A later transaction is not reachable through the old tx either.
+      await db.transaction((tx) => {
+        assert.throws(() => kept.set('b', 1), /has ended/);
+        tx.set('c', 3);
+      });
+      assert.deepEqual(Object.fromEntries(await readAll(db)), { a: 1, c: 3 });
+    });
+
+    it('setTimes rejects values that are not finite numbers, writing nothing', async () => {
+      const file = fresh();
+      const db = await openDb(file, { flag: 'c' });
+      await db.setTimes({ created: 5, accessed: 6 });
+      const before = fileHash(file);
+      for (const bad of [{ created: 'x' }, { accessed: NaN }, { accessed: Infinity }, { created: null }, null]) {
+        await assert.rejects(db.setTimes(bad), TypeError);
+      }
+      assert.equal(fileHash(file), before);
+      assert.deepEqual(db.times, { created: 5, accessed: 6 });
+    });
+
+    it('setRaw copies the bytes: reusing the buffer right after the call changes nothing stored', async () => {
+      const file = fresh();
+      const db = await openDb(file, { flag: 'c', codec: 'raw' });
+      const other = await openDb(file, { flag: 'w' });
+      await other.lock(); // the write below has to wait for the lock
+      const buf = Buffer.from('original');
+      const pending = db.setRaw('k', buf);
+      buf.write('CHANGED!');
+      await other.unlock();
+      await pending;
+      assert.equal((await db.get('k')).toString(), 'original');
+    });
+
     it('a transaction that changes nothing writes nothing', async () => {
       const file = fresh();
       const db = await openDb(file, { flag: 'c' });

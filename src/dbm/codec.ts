@@ -95,7 +95,8 @@ export const rawCodec: ValueCodec = {
   name: 'raw',
   encode(value) {
     if (typeof value === 'string') return Buffer.from(value, 'utf8');
-    if (value instanceof Uint8Array) return value;
+    // A copy: the caller may reuse its buffer before the commit is written.
+    if (value instanceof Uint8Array) return Buffer.from(value);
     throw new TypeError(`wasm-session dbm: with codec 'raw' values must be strings or Uint8Arrays, got ${value === null ? 'null' : typeof value}`);
   },
   decode: (bytes) => Buffer.from(bytes),

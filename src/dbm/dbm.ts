@@ -21,9 +21,10 @@ import { Txn } from './txn.js';
 import { type MetaState, readMeta, writeMetaFields, emptyMeta } from './meta.js';
 import { CODECS, type ValueCodec } from './codec.js';
 import {
-  CODEC_ID, CODEC_NAME, type CodecName, DEFAULT_PAGE_SIZE, MIN_PAGE_SIZE, MAX_PAGE_SIZE, H, M, isPowerOfTwo, PAGE_TYPE_NAME,
+  CODEC_ID, CODEC_NAME, REC_OVERFLOW, type CodecName, DEFAULT_PAGE_SIZE, MIN_PAGE_SIZE, MAX_PAGE_SIZE, H, M, isPowerOfTwo, PAGE_TYPE_NAME,
 } from './format.js';
 import { checkDatabase, type CheckReport } from './check.js';
+import { FreeSetCache } from './freeset.js';
 
 export type DbmFlag = 'r' | 'w' | 'c' | 'n';
 export type DbmKey = string | Uint8Array;
@@ -79,6 +80,8 @@ export interface DbmTransaction<V = unknown, K extends DbmKey = string> {
   clear(): void;
   keys(): K[];
   entries(): [K, V][];
+  /** Every entry with its stored bytes, bypassing the codec. */
+  entriesRaw(): [K, Buffer][];
   readonly size: number;
   readonly times: DbmTimes;
   setTimes(times: Partial<DbmTimes>): void;
@@ -199,6 +202,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   /** The snapshot must be re-read even though a lock is held (after a failed commit). */
   #stale = false;
   readonly #writes = new WriteMutex();
+  readonly #freeSets = new FreeSetCache();
 
   private constructor(path: string, fd: number, pageSize: number, opts: ReturnType<typeof validateOptions>) {
     this.path = path;
@@ -255,7 +259,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
           db.#initializeEmpty();
         } else {
           w.copyWithin(db.#meta, read.src, pageSize);
-          db.#adoptMeta(read.slotTxids);
+          // A short first read ended at the end of the file: its size is known.
+          db.#adoptMeta(read.slotTxids, len < OPEN_READ_BYTES ? len : -1);
           db.#primeCache(buf, len);
         }
         db.#setCodec();
@@ -311,12 +316,16 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     this.#pager.seedHi = this.#state.seedHi;
   }
 
-  #adoptMeta(slotTxids: [number, number]): void {
+  /**
+   * Takes the meta page copied to #meta as the current state. `knownSize`
+   * is the file's size when a read already told it (a short first read).
+   */
+  #adoptMeta(slotTxids: [number, number], knownSize = -1): void {
     const state = readMeta(this.#meta);
     // Every commit leaves the file at least pageCount pages long (#commit),
     // so a shorter file was truncated, or its meta is damaged in a way the
     // checksum cannot show: nothing sized by pageCount can be trusted.
-    const fileBytes = this.#io.size(this.#fd);
+    const fileBytes = knownSize >= 0 ? knownSize : this.#io.size(this.#fd);
     if (state.pageCount * this.pageSize > fileBytes) {
       throw new DbmCorruptError(this.path, Math.floor(fileBytes / this.pageSize),
         `the file ends at ${fileBytes} bytes, before the last of its ${state.pageCount} pages (truncated?)`);
@@ -485,7 +494,9 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   /** Stores bytes already in the file's codec. */
   setRaw(key: DbmKey, bytes: Uint8Array): Promise<void> {
     if (!(bytes instanceof Uint8Array)) return Promise.reject(new TypeError('wasm-session dbm: setRaw takes a Uint8Array'));
-    return this.#writeOp((txn) => this.#put(txn, key, bytes));
+    // A copy: the caller may reuse its buffer while this waits for the lock.
+    const copy = Buffer.from(bytes);
+    return this.#writeOp((txn) => this.#put(txn, key, copy));
   }
 
   /** Removes `key`; resolves to whether it was there. */
@@ -531,7 +542,14 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    */
   async transaction<R>(fn: (tx: DbmTransaction<V, K>) => R | Promise<R>): Promise<R> {
     if (typeof fn !== 'function') throw new TypeError('wasm-session dbm: transaction() takes a function');
-    return this.#write((txn) => fn(this.#txView(txn)));
+    return this.#write(async (txn) => {
+      const view = new Dbm.#TxView(this as unknown as Dbm<unknown, DbmKey>, txn);
+      try {
+        return await fn(view as unknown as DbmTransaction<V, K>);
+      } finally {
+        view.txn = null;
+      }
+    });
   }
 
   #put(txn: Txn, key: DbmKey, bytes: Uint8Array): void {
@@ -558,7 +576,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     this.#holds++;
     try {
       await this.#ensureWrite();
-      txn = new Txn(this.#pager, this.pageSize, this.#state, this.#meta);
+      txn = new Txn(this.#pager, this.pageSize, this.#state, this.#meta, this.#freeSets);
       const result = await fn(txn);
       this.#finishTxn(txn);
       txn = undefined;
@@ -583,7 +601,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     this.#holds++;
     let txn: Txn | undefined;
     try {
-      txn = new Txn(this.#pager, this.pageSize, this.#state, this.#meta);
+      txn = new Txn(this.#pager, this.pageSize, this.#state, this.#meta, this.#freeSets);
       const result = fn(txn);
       this.#finishTxn(txn);
       txn = undefined;
@@ -643,8 +661,11 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       // the next operation starts from the file again.
       this.#pager.invalidate();
       this.#stale = true;
+      if (result.free && result.free.set !== 0) w.dealloc(result.free.set);
       throw err;
     }
+    if (result.free) this.#freeSets.adopt(result.meta, result.free.set, result.free.spillPages);
+    else this.#freeSets.retag(this.#state, result.meta);
     w.copyWithin(this.#meta, result.metaPtr, this.pageSize);
     this.#state = result.meta;
     this.#slotTxids = [result.meta.txid, result.meta.txid];
@@ -661,35 +682,63 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     }
   }
 
-  #txView(txn: Txn): DbmTransaction<V, K> {
-    const db = this;
-    const live = (): Txn => {
-      if (db.#closed) throw new DbmClosedError(db.path);
-      return txn;
-    };
-    return {
-      get: (key) => db.#lookup(live(), key, db.#decode),
-      getRaw: (key) => db.#lookup(live(), key, Dbm.#copy),
-      has: (key) => {
-        const len = db.#stageKey(key);
-        return live().find(len, db.#hashStaged(len)) !== null;
-      },
-      set: (key, value) => db.#put(live(), key, db.#codec.encode(value)),
-      setRaw: (key, bytes) => db.#put(live(), key, bytes),
-      delete: (key) => db.#remove(live(), key),
-      clear: () => live().clear(),
-      keys: () => db.#collect(live(), db.#keyOf),
-      entries: () => db.#collect(live(), db.#entryOf),
-      get size() {
-        return live().state.keyCount;
-      },
-      get times() {
-        const s = live().state;
-        return { created: s.created, accessed: s.accessed };
-      },
-      setTimes: (times) => live().setTimes(times),
-    };
-  }
+  /**
+   * The `tx` handed to a transaction callback. Its methods live on the
+   * prototype (no closures per transaction), and it refuses to be used once
+   * its transaction has ended: the transaction's memory is gone by then.
+   */
+  static readonly #TxView = class TxView implements DbmTransaction<unknown, DbmKey> {
+    constructor(private readonly db: Dbm<unknown, DbmKey>, public txn: Txn | null) {}
+
+    #live(): Txn {
+      if (this.db.#closed) throw new DbmClosedError(this.db.path);
+      if (this.txn === null) throw new DbmError(`wasm-session dbm: this transaction on ${this.db.path} has ended; use tx only inside its callback`, this.db.path);
+      return this.txn;
+    }
+    get(key: DbmKey): unknown {
+      return this.db.#lookup(this.#live(), key, this.db.#decode);
+    }
+    getRaw(key: DbmKey): Buffer | undefined {
+      return this.db.#lookup(this.#live(), key, Dbm.#copy);
+    }
+    has(key: DbmKey): boolean {
+      const txn = this.#live();
+      const len = this.db.#stageKey(key);
+      return txn.find(len, this.db.#hashStaged(len)) !== null;
+    }
+    set(key: DbmKey, value: unknown): void {
+      this.db.#put(this.#live(), key, this.db.#codec.encode(value));
+    }
+    setRaw(key: DbmKey, bytes: Uint8Array): void {
+      this.db.#put(this.#live(), key, bytes);
+    }
+    delete(key: DbmKey): boolean {
+      return this.db.#remove(this.#live(), key);
+    }
+    clear(): void {
+      this.#live().clear();
+    }
+    keys(): DbmKey[] {
+      return this.db.#collect(this.#live(), this.db.#keyOf);
+    }
+    entries(): [DbmKey, unknown][] {
+      return this.db.#collect(this.#live(), this.db.#entryOf);
+    }
+    entriesRaw(): [DbmKey, Buffer][] {
+      return this.db.#collectRaw(this.#live());
+    }
+    get size(): number {
+      return this.#live().state.keyCount;
+    }
+    get times(): DbmTimes {
+      const s = this.#live().state;
+      return { created: s.created, accessed: s.accessed };
+    }
+    setTimes(times: Partial<DbmTimes>): void {
+      this.#live().setTimes(times);
+    }
+  };
+
 
   /** Every record of `tree`, converted by `convert`, in hash order. */
   #collect<T>(tree: Tree, convert: RecordConverter<T>): T[] {
@@ -772,10 +821,55 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * Every entry, read under one lock into a Map: the fast way to load a small
    * database (a session) whole. For large files prefer entries().
    */
-  async getAll(): Promise<Map<K, V>> {
-    await this.#ensureRead();
-    return new Map(this.#collect(this.#snapshot, this.#entryOf));
+  getAll(): Promise<Map<K, V>> {
+    return this.#read(() => new Map(this.#collect(this.#snapshot, this.#entryOf)));
   }
+
+  /** Every entry with its stored bytes (no decoding), read under one lock. */
+  getAllRaw(): Promise<Map<K, Buffer>> {
+    return this.#read(() => new Map(this.#collectRaw(this.#snapshot)));
+  }
+
+  /**
+   * Every record's key and stored bytes. Each bucket's records (the whole
+   * inline record area) are copied into one Buffer in one go, and keys and
+   * values are sliced from it: a Buffer of its own per value would give the
+   * garbage collector a backing store per value to track.
+   */
+  #collectRaw(tree: Tree): [K, Buffer][] {
+    const out: [K, Buffer][] = [];
+    const recs: number[] = [];
+    let lo = Infinity;
+    let hi = 0;
+    const visit = (rec: number): void => {
+      recs.push(rec);
+      if (rec < lo) lo = rec;
+      const end = rec + w.recSize(rec, 0);
+      if (end > hi) hi = end;
+    };
+    const utf8Keys = this.#opts.keyEncoding === 'utf8';
+    for (let from = 0; from >= 0;) {
+      recs.length = 0;
+      lo = Infinity;
+      hi = 0;
+      from = tree.batch(from, visit);
+      if (recs.length === 0) continue;
+      // The bucket's page stays valid until the next batch() reads another.
+      const block = w.copyOut(lo, hi - lo);
+      for (const rec of recs) {
+        const at = rec - lo + w.REC_HEADER;
+        const keyLen = block.readUInt16LE(rec - lo + 4);
+        const key = (utf8Keys ? block.toString('utf8', at, at + keyLen) : Buffer.from(block.subarray(at, at + keyLen))) as K;
+        if ((block[rec - lo + 6] & REC_OVERFLOW) !== 0) {
+          out.push([key, tree.withValue(rec, Dbm.#copy)]);
+        } else {
+          out.push([key, block.subarray(at + keyLen, at + keyLen + block.readUInt32LE(rec - lo + 8))]);
+        }
+      }
+    }
+    return out;
+  }
+
 
   /**
    * Holds the exclusive lock until unlock(): other handles and processes
@@ -857,6 +951,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   #dispose(): void {
+    this.#freeSets.drop();
     this.#pager.close();
     if (this.#meta) w.dealloc(this.#meta);
     this.#meta = 0;

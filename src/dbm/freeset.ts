@@ -81,3 +81,78 @@ export function loadFreeSet(pager: Pager, metaPtr: number, state: MetaState): Lo
   }
   return { set, capacity, spillPages };
 }
+
+/** Copies a free set into a new allocation with room for `capacity` pages. */
+export function cloneFreeSet(set: number, capacity: number): number {
+  const count = w.freeCount(set);
+  const copy = w.alloc(w.FREE_SET_HEADER + 4 * Math.max(capacity, count));
+  w.copyWithin(copy, set, w.FREE_SET_HEADER + 4 * count);
+  w.setU32(copy, Math.max(capacity, count));
+  return copy;
+}
+
+/**
+ * The decoded free set of the state a handle last saw, kept between
+ * transactions: a large file's free list can hold thousands of runs, and
+ * decoding it for every commit would cost more than the commit. Keyed by
+ * (txid, seed): any commit by another process changes the txid, and a file
+ * recreated from scratch changes the seed.
+ */
+export class FreeSetCache {
+  #set = 0;
+  #txid = -1;
+  #seedLo = 0;
+  #seedHi = 0;
+  #spillPages: number[] = [];
+
+  /**
+   * A private copy of the free set of `state` (decoded on a miss); the
+   * caller deallocates `set`, which is 0 when the state has no free page.
+   */
+  checkout(pager: Pager, metaPtr: number, state: MetaState): LoadedFreeSet {
+    if (state.freeBytes === 0) {
+      if (state.freeCount !== 0) throw pager.corrupt(0, `meta counts ${state.freeCount} free pages but holds no free list`);
+      return { set: 0, capacity: 0, spillPages: [] };
+    }
+    if (!this.#holds(state)) {
+      const loaded = loadFreeSet(pager, metaPtr, state);
+      this.drop();
+      this.#set = loaded.set;
+      this.#spillPages = loaded.spillPages;
+      this.#key(state);
+    }
+    const capacity = state.pageCount + 64;
+    return { set: cloneFreeSet(this.#set, capacity), capacity, spillPages: [...this.#spillPages] };
+  }
+
+  /** After a commit: `set` (the cache owns it from now on; 0: empty) is the free set of `state`. */
+  adopt(state: MetaState, set: number, spillPages: number[]): void {
+    this.drop();
+    if (set === 0) return;
+    this.#set = set;
+    this.#spillPages = spillPages;
+    this.#key(state);
+  }
+
+  /** After a commit that left the free pages as they were: the cached set now belongs to `state`. */
+  retag(from: MetaState, to: MetaState): void {
+    if (this.#holds(from)) this.#key(to);
+    else this.drop();
+  }
+
+  drop(): void {
+    if (this.#set !== 0) w.dealloc(this.#set);
+    this.#set = 0;
+    this.#txid = -1;
+  }
+
+  #holds(state: MetaState): boolean {
+    return this.#set !== 0 && this.#txid === state.txid && this.#seedLo === state.seedLo && this.#seedHi === state.seedHi;
+  }
+
+  #key(state: MetaState): void {
+    this.#txid = state.txid;
+    this.#seedLo = state.seedLo;
+    this.#seedHi = state.seedHi;
+  }
+}

@@ -11,6 +11,9 @@ import { DbmCorruptError } from '../errors.js';
 import { type FileIO, readFully, writeFully } from './io.js';
 import { H, M, META_MAGIC, MIN_PAGE_SIZE, MAX_PAGE_SIZE, VERIFY_REASON, PAGE_TYPE_NAME } from './format.js';
 
+/** Largest positioned write (see writePages). */
+const MAX_WRITE_BYTES = 65536;
+
 /** Bytes read at open: the whole of a small file (a session) in one read. */
 const OPEN_READ_BYTES = 65536;
 
@@ -165,15 +168,20 @@ export class Pager {
 
   /**
    * Writes pages in ascending order, one positioned write per run of
-   * consecutive page numbers.
+   * consecutive page numbers, at most MAX_WRITE_BYTES each: Linux caches a
+   * file written in large chunks in large folios, and then every later
+   * 4 KiB overwrite of a page in one (a commit) costs about twice as much
+   * (measured on ext4, kernel 6.18: 3.1 us for files built with <= 64 KiB
+   * writes, 5.1 us with 1 MiB writes).
    */
   writePages(pages: PageWrite[]): void {
     if (pages.length === 0) return;
     pages.sort((a, b) => a.no - b.no);
+    const maxRun = Math.max(1, Math.floor(MAX_WRITE_BYTES / this.pageSize));
     let i = 0;
     while (i < pages.length) {
       let j = i + 1;
-      while (j < pages.length && pages[j].no === pages[j - 1].no + 1) j++;
+      while (j < pages.length && j - i < maxRun && pages[j].no === pages[j - 1].no + 1) j++;
       const views: Uint8Array[] = [];
       for (let k = i; k < j; k++) views.push(w.view(pages[k].ptr, this.pageSize));
       writeFully(this.io, this.fd, views, pages[i].no * this.pageSize);

@@ -15,13 +15,19 @@ import type { Pager, PageWrite } from './pager.js';
 import { Tree } from './tree.js';
 import { H, MODE_INLINE, MODE_HASHED, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
 import { type MetaState, writeMetaFields, dirIndex } from './meta.js';
-import { loadFreeSet } from './freeset.js';
+import type { FreeSetCache } from './freeset.js';
 
 export interface CommitResult {
   meta: MetaState;
   /** Sealed new meta page (pageSize bytes); the caller copies it and frees it. */
   metaPtr: number;
   pages: PageWrite[];
+  /**
+   * The new state's free set and spilled-list pages, for the handle's
+   * FreeSetCache once the commit is on disk (the caller owns `set`); null
+   * when the free pages did not change.
+   */
+  free: { set: number; spillPages: number[] } | null;
 }
 
 export class Txn extends Tree {
@@ -38,7 +44,7 @@ export class Txn extends Tree {
   private cleared = false;
   private done = false;
 
-  constructor(pager: Pager, pageSize: number, private readonly base: MetaState, baseMetaPtr: number) {
+  constructor(pager: Pager, pageSize: number, private readonly base: MetaState, baseMetaPtr: number, freeSets: FreeSetCache) {
     super(pager, pageSize);
     this.txid = base.txid + 1;
     this.s = { ...base };
@@ -46,7 +52,7 @@ export class Txn extends Tree {
     w.copyWithin(this.work, baseMetaPtr, pageSize);
     let loaded;
     try {
-      loaded = loadFreeSet(pager, baseMetaPtr, base);
+      loaded = freeSets.checkout(pager, baseMetaPtr, base);
     } catch (err) {
       w.dealloc(this.work);
       throw err;
@@ -91,25 +97,29 @@ export class Txn extends Tree {
 
   // ---- free pages ---------------------------------------------------------
 
+  /** Room for more free pages; `free` is 0 while the set is empty and was never needed. */
   private growFree(): void {
-    const capacity = this.freeCapacity * 2;
+    const capacity = Math.max(this.freeCapacity * 2, this.s.pageCount + 64);
     const next = w.alloc(w.FREE_SET_HEADER + 4 * capacity);
-    const count = w.freeCount(this.free);
-    w.copyWithin(next, this.free, w.FREE_SET_HEADER + 4 * count);
-    w.setU32(next, capacity);
-    w.dealloc(this.free);
+    w.freeInit(next, capacity);
+    if (this.free !== 0) {
+      const count = w.freeCount(this.free);
+      w.copyWithin(next, this.free, w.FREE_SET_HEADER + 4 * count);
+      w.setU32(next, capacity);
+      w.dealloc(this.free);
+    }
     this.free = next;
     this.freeCapacity = capacity;
   }
 
-  private addFree(set: number, no: number): number {
+  /** Page `no` is free for this transaction's own use. */
+  private addFree(no: number): void {
+    if (this.free === 0) this.growFree();
     for (;;) {
-      const rc = w.freeAdd(set, no);
-      if (rc === 0) return set;
+      const rc = w.freeAdd(this.free, no);
+      if (rc === 0) return;
       if (rc === -1) throw this.corrupt(no, 'page freed twice');
-      if (set !== this.free) throw new Error('internal: merged free set full');
       this.growFree();
-      set = this.free;
     }
   }
 
@@ -126,13 +136,7 @@ export class Txn extends Tree {
 
   /** First page of a run of `n` pages free in the committed state, or 0 if there is none. */
   private takeFreeRun(n: number): number {
-    if (n > 1) return w.freeTakeRun(this.free, n);
-    const out = w.alloc(4);
-    try {
-      return w.freeTake(this.free, 1, out) === 1 ? w.u32(out) : 0;
-    } finally {
-      w.dealloc(out);
-    }
+    return this.free === 0 ? 0 : w.freeTakeRun(this.free, n);
   }
 
   /** First of `n` new pages past the end of the file. */
@@ -157,7 +161,7 @@ export class Txn extends Tree {
       // Allocated by this transaction: nothing committed uses it.
       this.dirty.delete(no);
       this.pager.releaseSlot(ptr);
-      this.addFree(this.free, no);
+      this.addFree(no);
       return;
     }
     if (this.pending.has(no)) throw this.corrupt(no, 'page freed twice');
@@ -467,14 +471,14 @@ export class Txn extends Tree {
     const s = this.s;
     for (const [no, ptr] of this.dirty) {
       this.pager.releaseSlot(ptr);
-      this.addFree(this.free, no);
+      this.addFree(no);
     }
     this.dirty.clear();
     // Every page of the committed state that is not free is in use by it.
     this.pending.clear();
     this.cleared = true;
     for (let no = 2; no < this.base.pageCount; no++) {
-      if (!w.freeHas(this.free, no)) this.pending.add(no);
+      if (this.free === 0 || !w.freeHas(this.free, no)) this.pending.add(no);
     }
     w.zero(this.mainBase, this.pageSize - w.META_HEADER);
     s.mode = MODE_INLINE;
@@ -487,10 +491,18 @@ export class Txn extends Tree {
   }
 
   setTimes(times: { created?: number; accessed?: number }): void {
+    if (times === null || typeof times !== 'object') throw new TypeError('wasm-session dbm: setTimes takes { created?, accessed? }');
+    for (const name of ['created', 'accessed'] as const) {
+      const v = times[name];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v))) {
+        throw new TypeError(`wasm-session dbm: times.${name} must be a finite number of milliseconds, got ${String(v)}`);
+      }
+    }
     if (times.created !== undefined) this.s.created = times.created;
     if (times.accessed !== undefined) this.s.accessed = times.accessed;
     this.changed = true;
   }
+
 
   // ---- commit -------------------------------------------------------------------
 
@@ -503,14 +515,15 @@ export class Txn extends Tree {
   prepare(): CommitResult {
     const s = this.s;
     s.txid = this.txid;
-    if (this.keepsSpilledList()) return this.seal();
+    if (this.keepsSpilledList()) return this.seal(null);
     const merged = this.mergedFree();
-    let bytes = w.freeEncodedSize(merged);
+    let spillPages: number[] = [];
+    let bytes = merged === 0 ? 0 : w.freeEncodedSize(merged);
     const room = this.pageSize - w.META_HEADER - s.mainUsed;
     s.freelistPage = 0;
     if (bytes <= room) {
       w.zero(this.mainBase + s.mainUsed, room);
-      w.freeEncode(merged, this.mainBase + s.mainUsed);
+      if (merged !== 0) w.freeEncode(merged, this.mainBase + s.mainUsed);
     } else {
       // Pages for the spilled list come from pages free in the committed
       // state (or past its end), never from `pending`. A reader finds the
@@ -529,7 +542,7 @@ export class Txn extends Tree {
         } else {
           for (let i = 0; i < count; i++) {
             w.freeAdd(merged, first + i);
-            this.addFree(this.free, first + i);
+            this.addFree(first + i);
           }
           first = 0;
         }
@@ -546,12 +559,12 @@ export class Txn extends Tree {
       }
       w.dealloc(buf);
       s.freelistPage = first;
+      spillPages = Array.from({ length: count }, (_, i) => first + i);
       w.zero(this.mainBase + s.mainUsed, room);
     }
     s.freeBytes = bytes;
-    s.freeCount = w.freeCount(merged);
-    w.dealloc(merged);
-    return this.seal();
+    s.freeCount = merged === 0 ? 0 : w.freeCount(merged);
+    return this.seal({ set: merged, spillPages });
   }
 
   /**
@@ -566,7 +579,7 @@ export class Txn extends Tree {
   }
 
   /** Seals the dirty pages and the working meta page; returns what to write. */
-  private seal(): CommitResult {
+  private seal(free: CommitResult['free']): CommitResult {
     const s = this.s;
     writeMetaFields(this.work, this.pageSize, s);
     w.metaSeal(this.work, this.pageSize);
@@ -575,16 +588,23 @@ export class Txn extends Tree {
       w.pageSeal(ptr, this.pageSize, s.seedLo, s.seedHi);
       pages.push({ no, ptr });
     }
-    return { meta: { ...s }, metaPtr: this.work, pages };
+    return { meta: { ...s }, metaPtr: this.work, pages, free };
   }
 
-  /** A new free set: the free pages left plus the ones freed by this transaction. */
+  /**
+   * A new free set: the free pages left plus the ones freed by this
+   * transaction; 0 when that is no page at all (a small inline file).
+   */
   private mergedFree(): number {
-    const count = w.freeCount(this.free);
+    const count = this.free === 0 ? 0 : w.freeCount(this.free);
+    if (count === 0 && this.pending.size === 0) return 0;
     const capacity = count + this.pending.size + 64;
     const merged = w.alloc(w.FREE_SET_HEADER + 4 * capacity);
-    w.copyWithin(merged, this.free, w.FREE_SET_HEADER + 4 * count);
-    w.setU32(merged, capacity);
+    w.freeInit(merged, capacity);
+    if (count > 0) {
+      w.copyWithin(merged, this.free, w.FREE_SET_HEADER + 4 * count);
+      w.setU32(merged, capacity);
+    }
     for (const no of this.pending) {
       if (w.freeAdd(merged, no) !== 0) {
         w.dealloc(merged);
@@ -593,6 +613,7 @@ export class Txn extends Tree {
     }
     return merged;
   }
+
 
   /** After the commit is on disk: hand the new pages to the cache. */
   committed(): void {
@@ -612,6 +633,6 @@ export class Txn extends Tree {
     if (this.done) return;
     this.done = true;
     w.dealloc(this.work);
-    w.dealloc(this.free);
+    if (this.free !== 0) w.dealloc(this.free);
   }
 }

@@ -40,6 +40,14 @@ export interface NamespaceManager {
    */
   load(accessed: number): Promise<StoredSession | null>;
   /**
+   * OPTIONAL. Like load(), but records nothing: a read under a shared lock,
+   * so concurrent requests of one session do not wait for each other. With
+   * it, the Session records the access with the request's save(), or with
+   * touch() (else an empty save()) just before the response ends; without
+   * it, load() records the access at once.
+   */
+  read?(): Promise<StoredSession | null>;
+  /**
    * REQUIRED. Atomically merges `changes` into the stored session: writes
    * the listed keys, deletes the listed keys, keeps every other stored key
    * (another request may have added it), stores both times; creates the

@@ -81,6 +81,13 @@ export class Session implements Iterable<[string, unknown]> {
   /** Keys whose value may differ from #baseline: set() or handed out as a mutable object. */
   #watched = new Set<string>();
   #endHooked = false;
+  /**
+   * The access recorded by load() is not stored yet: the next save() stores
+   * it, or the response's end does (see #deferAccess).
+   */
+  #accessPending = false;
+  #accessAt = 0;
+  #endWrapped = false;
 
   /**
    * Reads the id from the request (or the `id` option) and validates the
@@ -277,6 +284,7 @@ export class Session implements Iterable<[string, unknown]> {
     this.#baselineOwned = false;
     this.#watched.clear();
     this.#stored = false;
+    this.#accessPending = false;
     if (!this.#mayBeStored) {
       this.#log('new session');
       return;
@@ -297,6 +305,10 @@ export class Session implements Iterable<[string, unknown]> {
     this.#adopt(stored.data, values);
     this.#created = stored.created;
     this.#accessed = stored.accessed;
+    if (this.#deferAccess()) {
+      this.#accessPending = true;
+      this.#accessAt = now;
+    }
     this.#log(`loaded ${stored.data.size} key(s)`);
   }
 
@@ -307,7 +319,7 @@ export class Session implements Iterable<[string, unknown]> {
    */
   async #read(now: number): Promise<ReadResult> {
     try {
-      const stored = await this.#ns.load(now);
+      const stored = this.#deferAccess() ? await this.#ns.read!() : await this.#ns.load(now);
       return stored === null ? null : { stored, values: this.#decodeAll(stored) };
     } catch (err) {
       if (!isCorruption(err)) throw err;
@@ -366,6 +378,7 @@ export class Session implements Iterable<[string, unknown]> {
     this.#baselineOwned = false;
     this.#watched.clear();
     this.#stored = false;
+    this.#accessPending = false;
     this.#mayBeStored = false;
     this.#isNew = true;
     if (invalidated) this.#wasInvalidated = true;
@@ -407,6 +420,7 @@ export class Session implements Iterable<[string, unknown]> {
     }
     this.#stored = true;
     this.#mayBeStored = true;
+    this.#accessPending = false; // the save carried the access time
     for (const key of this.#watched) if (!isMutable(this.#values.get(key))) this.#watched.delete(key);
     if (sendCookie) this.#sendCookie(now);
   }
@@ -455,6 +469,7 @@ export class Session implements Iterable<[string, unknown]> {
     this.#baselineOwned = false;
     this.#watched.clear();
     this.#stored = false;
+    this.#accessPending = false;
     this.#mayBeStored = false;
     if (expire) this.#expireCookie();
     this.#log('deleted');
@@ -554,6 +569,7 @@ export class Session implements Iterable<[string, unknown]> {
       this.#baseline = NO_DATA;
       this.#baselineOwned = false;
       this.#stored = false;
+      this.#accessPending = false;
       this.#mayBeStored = false;
       this.#log('re-read under lock: the stored session is gone');
       return;
@@ -572,6 +588,43 @@ export class Session implements Iterable<[string, unknown]> {
     this.#locked = false;
     await this.#ns.unlock!();
     this.#log('unlocked');
+  }
+
+  /**
+   * Whether load() may read without recording the access (the store has
+   * read()) because the access can be stored later: with this request's
+   * save(), or just before the response ends. The response's end() is
+   * wrapped once for that, as express-session does, so the access is on
+   * disk before the client gets the response.
+   */
+  #deferAccess(): boolean {
+    const res = this.#res as { end?: (...args: unknown[]) => unknown } | undefined;
+    if (typeof this.#ns.read !== 'function' || typeof res?.end !== 'function') return false;
+    if (!this.#endWrapped) {
+      this.#endWrapped = true;
+      const end = res.end;
+      const session = this;
+      res.end = function (this: unknown, ...args: unknown[]) {
+        res.end = end;
+        if (!session.#accessPending) return end.apply(this, args);
+        session.#storeAccess().finally(() => end.apply(res, args));
+        return res;
+      };
+    }
+    return true;
+  }
+
+  /** Stores the access time load() recorded; errors are logged, never thrown at the response. */
+  async #storeAccess(): Promise<void> {
+    if (!this.#accessPending) return;
+    this.#accessPending = false;
+    try {
+      if (this.#ns.touch) await this.#ns.touch(this.#accessAt);
+      else await this.#ns.save({ set: new Map(), delete: [], created: this.#created, accessed: this.#accessAt });
+      this.#log('access time stored at the end of the response');
+    } catch (err) {
+      this.#log(`storing the access time failed: ${(err as Error).message}`);
+    }
   }
 
   #releaseAtResponseEnd(): void {

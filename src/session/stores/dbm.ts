@@ -95,13 +95,32 @@ export class DbmNamespace implements NamespaceManager {
   async load(accessed: number): Promise<StoredSession | null> {
     return this.#withExisting((db) =>
       db.transaction((tx) => {
-        const data = new Map<string, Uint8Array>();
-        for (const key of tx.keys()) data.set(key, tx.getRaw(key)!);
+        const data = new Map<string, Uint8Array>(tx.entriesRaw());
         const { created, accessed: previous } = tx.times;
         tx.setTimes({ accessed });
         return { data, created, accessed: previous };
       }),
     );
+  }
+
+  /** load() without recording the access: a read-only open under a shared lock. */
+  async read(): Promise<StoredSession | null> {
+    if (this.#locked) {
+      const held = this.#current;
+      return held === null ? null : storedFrom(held);
+    }
+    let db: SessionDbm;
+    try {
+      db = await Dbm.open<unknown, string>(this.file.path, { flag: 'r', lockTimeout: this.#options.lockTimeout });
+    } catch (err) {
+      if (isMissingFile(err)) return null;
+      throw err;
+    }
+    try {
+      return await storedFrom(db);
+    } finally {
+      await db.close();
+    }
   }
 
   async save(changes: SessionChanges): Promise<void> {
@@ -192,6 +211,12 @@ export class DbmNamespace implements NamespaceManager {
   async close(): Promise<void> {
     await this.unlock();
   }
+}
+
+async function storedFrom(db: SessionDbm): Promise<StoredSession> {
+  const data: Map<string, Uint8Array> = await db.getAllRaw();
+  const { created, accessed } = db.times;
+  return { data, created, accessed };
 }
 
 /** The file's device:inode, or null when it does not exist. */

@@ -67,12 +67,16 @@ export class MemoryNamespace implements NamespaceManager {
   }
 
   async load(accessed: number): Promise<StoredSession | null> {
+    const stored = await this.read();
+    if (stored !== null) sessions.get(this.id)!.accessed = accessed;
+    return stored;
+  }
+
+  async read(): Promise<StoredSession | null> {
     await this.#waitForOthers();
     const entry = sessions.get(this.id);
     if (entry === undefined) return null;
-    const stored = { data: entry.data, created: entry.created, accessed: entry.accessed };
-    entry.accessed = accessed;
-    return stored;
+    return { data: entry.data, created: entry.created, accessed: entry.accessed };
   }
 
   async save(changes: SessionChanges): Promise<void> {
