@@ -166,12 +166,37 @@ describe(`dbm concurrency (seed ${SEED})`, function () {
     assert.equal(await h1.get('x'), 1);
   });
 
+  for (const how of ['tight', 'turn']) {
+    it(`a process committing in a loop (${how === 'tight' ? 'never letting its event loop turn' : 'one event-loop turn between commits'}) still lets another process's writes through quickly`, async () => {
+      const file = fresh();
+      const setup = await open(file, { flag: 'c' });
+      await setup.set('mine', 0);
+      await setup.close();
+      const busy = start('busy-writer.js', [file, how, 4000]);
+      assert.equal(await busy.waitFor('busy'), 'busy');
+      await sleep(200); // well into its loop
+      const db = await open(file, { flag: 'w', lockTimeout: 3000 });
+      const waits = [];
+      for (let i = 1; i <= 5; i++) {
+        const t0 = Date.now();
+        await db.set('mine', i);
+        waits.push(Date.now() - t0);
+        await sleep(20);
+      }
+      // A burst is cut after 100 ms and leaves a 6 ms gap; waiters poll at least every ~5 ms.
+      assert.ok(Math.max(...waits) < 1000, `waits ${waits.join(', ')} ms`);
+      assert.equal(await db.get('mine'), 5);
+      const done = await busy.waitFor('done', 10000);
+      assert.match(done, /^done \d+$/);
+      assert.ok(Number(done.split(' ')[1]) > 50, 'the busy writer kept committing meanwhile');
+    });
+  }
+
   it('a reader sees only whole commits of a writer in another process, never a mix', async () => {
     const file = fresh();
     await (await Dbm.open(file, { flag: 'c', pageSize: 1024 })).close();
     // The writer pauses a millisecond between commits, as a server between
-    // requests does: a writer that never lets its event loop turn keeps the
-    // lock from everyone else (see the operation-scoped lock in dbm.ts).
+    // requests does (a writer that never pauses is the fairness tests' case).
     const writer = start('crash-writer.js', [file, 'none', '1']);
     assert.ok(await writer.waitFor('ready', 30_000), writer.stderr);
     const reader = await open(file, { flag: 'w' });

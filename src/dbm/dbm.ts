@@ -395,24 +395,46 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   /** Makes sure this handle holds at least a shared lock on a current snapshot. */
-  async #ensureRead(): Promise<void> {
+  /**
+   * Whether this handle should leave other processes a gap before going on
+   * (see the fairness note in lock.ts): only for an operation-scoped lock,
+   * never inside transaction() or lock().
+   */
+  #owesGap(): boolean {
+    return this.#holds === 0 && this.#lock.overdue;
+  }
+
+  /**
+   * Makes sure this handle holds at least a shared lock on a current
+   * snapshot. A held lock is kept (reads in one turn see one snapshot),
+   * unless `mayCut` (between iterator batches, where the snapshot may
+   * change anyway) and the burst is overdue.
+   */
+  async #ensureRead(mayCut = false): Promise<void> {
     this.#checkOpen();
-    if (this.#lock.held !== null) {
+    if (this.#lock.held !== null && !(mayCut && this.#owesGap())) {
       if (this.#stale) this.#refreshHeld();
       return;
     }
+    if (this.#owesGap()) await this.#lock.yieldToOthers();
+    this.#checkOpen();
+    if (this.#lock.held !== null) return;
     if (!this.#lock.tryAcquire('shared')) await this.#lock.acquire('shared', this.#opts.lockTimeout);
     this.#afterLock();
   }
 
+  /** Makes sure this handle holds the exclusive lock on a current snapshot; a commit re-reads anyway, so an overdue burst is cut here. */
   async #ensureWrite(): Promise<void> {
     this.#checkOpen();
     if (this.readOnly) throw new DbmReadOnlyError(this.path);
-    if (this.#lock.held === 'exclusive') {
+    if (this.#lock.held === 'exclusive' && !this.#owesGap()) {
       if (this.#stale) this.#refreshHeld();
       return;
     }
+    if (this.#owesGap()) await this.#lock.yieldToOthers();
+    this.#checkOpen();
     if (this.#lock.held === 'shared') this.#lock.release();
+    if (this.#lock.held === 'exclusive') return;
     if (!this.#lock.tryAcquire('exclusive')) await this.#lock.acquire('exclusive', this.#opts.lockTimeout);
     this.#afterLock();
   }
@@ -572,6 +594,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     if (this.readOnly) throw new DbmReadOnlyError(this.path);
     const wait = this.#writes.acquire(this.#opts.lockTimeout, () => new LockTimeoutError(this.path, 'exclusive', this.#opts.lockTimeout));
     if (wait) await wait;
+    // Leave others their gap now: from here on this write counts as a hold.
+    if (this.#owesGap()) await this.#lock.yieldToOthers().catch(() => {});
     let txn: Txn | undefined;
     this.#holds++;
     try {
@@ -594,7 +618,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * promise hops of the general path.
    */
   #writeOp<R>(fn: (txn: Txn) => R): Promise<R> {
-    if (this.#writes.locked || this.#lock.held !== 'exclusive' || this.#stale || this.#closed || this.readOnly) {
+    if (this.#writes.locked || this.#lock.held !== 'exclusive' || this.#stale || this.#closed || this.readOnly || this.#owesGap()) {
       return this.#write(fn);
     }
     this.#writes.locked = true;
@@ -795,7 +819,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     const refill = async (): Promise<IteratorResult<T>> => {
       while (at >= buffered.length) {
         if (from < 0) return { value: undefined, done: true };
-        await this.#ensureRead();
+        await this.#ensureRead(true);
         buffered = [];
         at = 0;
         const tree = this.#snapshot;

@@ -34,7 +34,22 @@ function isBusy(err: unknown): boolean {
   return code === 'EAGAIN' || code === 'EWOULDBLOCK';
 }
 
-const MAX_BACKOFF_MS = 50;
+/**
+ * Waiters poll at least this often (plus jitter), so that a gap of
+ * FAIR_GAP_MS left by a busy holder is always seen by some attempt.
+ */
+const MAX_BACKOFF_MS = 4;
+/**
+ * Fairness. A process that commits in a loop without letting its event loop
+ * turn would keep an operation-scoped lock forever, and one that re-takes
+ * it right after each turn leaves gaps of microseconds, which pollers in
+ * other processes almost never hit. flock says nothing about who waits, so
+ * time decides: a holder whose lock has been held, or re-taken with gaps
+ * shorter than FAIR_GAP_MS, for BURST_MS releases it and stays away for
+ * FAIR_GAP_MS. Explicit holds (transaction(), lock()) are never cut.
+ */
+const BURST_MS = 100;
+const FAIR_GAP_MS = 6;
 
 export class FileLock {
   /** What this descriptor holds now. */
@@ -46,6 +61,9 @@ export class FileLock {
   private closed = false;
 
   #fileKey: string | undefined;
+  /** When this handle's current burst of holding began, and when it last released. */
+  #burstStart = 0;
+  #releasedAt = -Infinity;
 
   constructor(
     private readonly fd: number,
@@ -72,7 +90,26 @@ export class FileLock {
       throw err;
     }
     this.held = mode;
+    const now = performance.now();
+    if (now - this.#releasedAt >= FAIR_GAP_MS) this.#burstStart = now;
     return true;
+  }
+
+  /**
+   * This handle has dominated the lock for a burst (see BURST_MS): it holds
+   * the lock, or released it less than FAIR_GAP_MS ago, and its burst began
+   * more than BURST_MS ago. It should leave a gap before taking it again.
+   */
+  get overdue(): boolean {
+    const now = performance.now();
+    return now - this.#burstStart > BURST_MS && (this.held !== null || now - this.#releasedAt < FAIR_GAP_MS);
+  }
+
+  /** Releases the lock (if held) and waits until a gap of FAIR_GAP_MS has passed. */
+  async yieldToOthers(): Promise<void> {
+    this.release();
+    const wait = FAIR_GAP_MS - (performance.now() - this.#releasedAt);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 
   /**
@@ -114,6 +151,7 @@ export class FileLock {
   release(): void {
     if (this.held === null) return;
     this.held = null;
+    this.#releasedAt = performance.now();
     fsExt.flockSync(this.fd, 'un');
     if (waitersByFile.size > 0) wakeWaiters(this.fileKey);
   }
