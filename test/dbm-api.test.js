@@ -590,6 +590,19 @@ describe('dbm API', function () {
       assert.deepEqual(Object.fromEntries(await readAll(db)), { a: 1, b: 2, c: 1 });
     });
 
+    it('a write right after open, and a burst of writes in one turn, wait for no timer (the lock open took is kept)', async () => {
+      const file = fresh();
+      await (await Dbm.open(file, { flag: 'c' })).close();
+      const db = await openDb(file, { flag: 'w' });
+      let timerFired = false;
+      const timer = setTimeout(() => { timerFired = true; }, 0);
+      await db.set('a', 1);
+      for (let i = 0; i < 50; i++) await db.set(`k${i}`, i);
+      assert.equal(await db.get('k49'), 49);
+      assert.equal(timerFired, false, 'a write waited for a timer (lock released and re-taken?)');
+      clearTimeout(timer);
+    });
+
     it('tx refuses use after its transaction ended, and changes nothing then', async () => {
       const file = fresh();
       const db = await openDb(file, { flag: 'c' });

@@ -204,7 +204,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   readonly #writes = new WriteMutex();
   readonly #freeSets = new FreeSetCache();
 
-  private constructor(path: string, fd: number, pageSize: number, opts: ReturnType<typeof validateOptions>) {
+  private constructor(path: string, fd: number, lock: FileLock, pageSize: number, opts: ReturnType<typeof validateOptions>) {
     this.path = path;
     this.flag = opts.flag;
     this.readOnly = opts.flag === 'r';
@@ -212,7 +212,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     this.#io = opts.io;
     this.#fd = fd;
     this.#opts = opts;
-    this.#lock = new FileLock(fd, path);
+    // The lock open() took: its holding state (and burst clock) carry over.
+    this.#lock = lock;
     this.#pager = new Pager(opts.io, fd, path, pageSize, opts.cacheSize);
     this.#meta = w.alloc(pageSize);
     this.#state = emptyMeta(CODEC_ID.msgpack, 0, 0, 0);
@@ -253,8 +254,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
         const len = io.pread(fd, w.view(buf, OPEN_READ_BYTES), 0, OPEN_READ_BYTES, 0);
         const read = chooseMeta(path, buf, len, (pos, length, dst) => readFully(io, fd, w.view(dst, length), 0, length, pos));
         const pageSize = read.pageSize > 0 ? read.pageSize : opts.pageSize;
-        db = new Dbm<V, K>(path, fd, pageSize, opts);
-        db.#lock.held = mode;
+        db = new Dbm<V, K>(path, fd, lock, pageSize, opts);
         if (read.slot < 0) {
           db.#initializeEmpty();
         } else {
