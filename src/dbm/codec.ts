@@ -103,4 +103,26 @@ export const rawCodec: ValueCodec = {
   decodeRange: (buffer, start, end) => Buffer.from(buffer.subarray(start, end)),
 };
 
+/**
+ * Decodes many values that are slices of a few buffers (as a store's raw
+ * read returns them). msgpackr caches a DataView on each source object it
+ * reads, so a fresh slice per value costs a DataView and a hidden-class
+ * change each; reading every slice in place through one Buffer per
+ * underlying ArrayBuffer costs that once.
+ */
+export class SliceDecoder {
+  #arrayBuffer: ArrayBufferLike | null = null;
+  #whole: Buffer | null = null;
+
+  constructor(private readonly codec: ValueCodec) {}
+
+  decode(bytes: Uint8Array): unknown {
+    if (bytes.buffer !== this.#arrayBuffer) {
+      this.#arrayBuffer = bytes.buffer;
+      this.#whole = Buffer.from(bytes.buffer);
+    }
+    return this.codec.decodeRange(this.#whole!, bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  }
+}
+
 export const CODECS: Record<CodecName, ValueCodec> = { msgpack: msgpackCodec, raw: rawCodec };

@@ -749,7 +749,9 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       return this.db.#collect(this.#live(), this.db.#entryOf);
     }
     entriesRaw(): [DbmKey, Buffer][] {
-      return this.db.#collectRaw(this.#live());
+      const out: [DbmKey, Buffer][] = [];
+      this.db.#collectRaw(this.#live(), (key, bytes) => out.push([key, bytes]));
+      return out;
     }
     get size(): number {
       return this.#live().state.keyCount;
@@ -851,7 +853,11 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
 
   /** Every entry with its stored bytes (no decoding), read under one lock. */
   getAllRaw(): Promise<Map<K, Buffer>> {
-    return this.#read(() => new Map(this.#collectRaw(this.#snapshot)));
+    return this.#read(() => {
+      const map = new Map<K, Buffer>();
+      this.#collectRaw(this.#snapshot, (key, bytes) => map.set(key, bytes));
+      return map;
+    });
   }
 
   /**
@@ -860,8 +866,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * values are sliced from it: a Buffer of its own per value would give the
    * garbage collector a backing store per value to track.
    */
-  #collectRaw(tree: Tree): [K, Buffer][] {
-    const out: [K, Buffer][] = [];
+  #collectRaw(tree: Tree, emit: (key: K, bytes: Buffer) => void): void {
     const recs: number[] = [];
     let lo = Infinity;
     let hi = 0;
@@ -885,13 +890,12 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
         const keyLen = block.readUInt16LE(rec - lo + 4);
         const key = (utf8Keys ? block.toString('utf8', at, at + keyLen) : Buffer.from(block.subarray(at, at + keyLen))) as K;
         if ((block[rec - lo + 6] & REC_OVERFLOW) !== 0) {
-          out.push([key, tree.withValue(rec, Dbm.#copy)]);
+          emit(key, tree.withValue(rec, Dbm.#copy));
         } else {
-          out.push([key, block.subarray(at + keyLen, at + keyLen + block.readUInt32LE(rec - lo + 8))]);
+          emit(key, block.subarray(at + keyLen, at + keyLen + block.readUInt32LE(rec - lo + 8)));
         }
       }
     }
-    return out;
   }
 
 

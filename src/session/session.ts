@@ -5,7 +5,7 @@
 
 import type { IncomingMessage } from 'node:http';
 // The dbm's msgpack codec (not its bare packr): it also makes Map round-trip.
-import { msgpackCodec } from '../dbm/codec.js';
+import { msgpackCodec, SliceDecoder } from '../dbm/codec.js';
 import {
   appendSetCookie, isTlsRequest, readCookieValues, serializeCookie, serializeExpiredCookie, type CookieAttributes, type CookieResponse,
 } from './cookies.js';
@@ -333,9 +333,10 @@ export class Session implements Iterable<[string, unknown]> {
 
   #decodeAll(stored: StoredSession): Map<string, unknown> {
     const values = new Map<string, unknown>();
+    const decoder = new SliceDecoder(msgpackCodec);
     for (const [key, bytes] of stored.data) {
       try {
-        values.set(key, msgpackCodec.decode(bytes));
+        values.set(key, decoder.decode(bytes));
       } catch (err) {
         throw new SessionCorruptError(this.#describeStorage(), this.#id, new Error(`the value of key ${JSON.stringify(key)} does not decode: ${(err as Error).message}`, { cause: err }));
       }
