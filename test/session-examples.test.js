@@ -84,8 +84,8 @@ describe('README examples (examples/*.js)', function () {
     assert.deepEqual(fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.js')).sort(), Object.keys(expectations).sort());
   });
 
-  it('every example is referenced by the README section', () => {
-    const readme = fs.readFileSync(path.join(ROOT, 'docs/README-session.md'), 'utf8');
+  it('every example is referenced by the README', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     for (const name of Object.keys(expectations)) assert.ok(readme.includes(`examples/${name}`), name);
   });
 
