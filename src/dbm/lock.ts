@@ -48,8 +48,8 @@ const MAX_BACKOFF_MS = 4;
  * shorter than FAIR_GAP_MS, for BURST_MS releases it and stays away for
  * FAIR_GAP_MS. Explicit holds (transaction(), lock()) are never cut.
  */
-const BURST_MS = 100;
-const FAIR_GAP_MS = 6;
+export const BURST_MS = 100;
+export const FAIR_GAP_MS = 6;
 
 export class FileLock {
   /** What this descriptor holds now. */
@@ -68,6 +68,8 @@ export class FileLock {
   constructor(
     private readonly fd: number,
     private readonly path: string,
+    /** Milliseconds, for the fairness accounting (a parameter for tests). */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /**
@@ -90,7 +92,7 @@ export class FileLock {
       throw err;
     }
     this.held = mode;
-    const now = performance.now();
+    const now = this.now();
     if (now - this.#releasedAt >= FAIR_GAP_MS) this.#burstStart = now;
     return true;
   }
@@ -101,15 +103,19 @@ export class FileLock {
    * more than BURST_MS ago. It should leave a gap before taking it again.
    */
   get overdue(): boolean {
-    const now = performance.now();
+    const now = this.now();
     return now - this.#burstStart > BURST_MS && (this.held !== null || now - this.#releasedAt < FAIR_GAP_MS);
   }
 
   /** Releases the lock (if held) and waits until a gap of FAIR_GAP_MS has passed. */
   async yieldToOthers(): Promise<void> {
     this.release();
-    const wait = FAIR_GAP_MS - (performance.now() - this.#releasedAt);
+    const wait = FAIR_GAP_MS - (this.now() - this.#releasedAt);
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    // The gap is served: the next acquisition starts a new burst. (Judging
+    // that by the clock again would fail when the timer fires a little
+    // early by this clock, and every later operation would pay a gap.)
+    this.#releasedAt = -Infinity;
   }
 
   /**
@@ -151,7 +157,7 @@ export class FileLock {
   release(): void {
     if (this.held === null) return;
     this.held = null;
-    this.#releasedAt = performance.now();
+    this.#releasedAt = this.now();
     fsExt.flockSync(this.fd, 'un');
     if (waitersByFile.size > 0) wakeWaiters(this.fileKey);
   }
