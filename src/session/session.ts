@@ -352,6 +352,15 @@ export class Session implements Iterable<[string, unknown]> {
     this.#mayBeStored = true;
   }
 
+  /** Nothing is stored for this id any more (or never was): no baseline, no pending access. */
+  #forgetStorage(): void {
+    this.#baseline = NO_DATA;
+    this.#baselineOwned = false;
+    this.#stored = false;
+    this.#accessPending = false;
+    this.#mayBeStored = false;
+  }
+
   #expiry(stored: StoredSession, now: number): string | null {
     const { timeout, maxLifetime } = this.#opts;
     if (timeout !== null && now - stored.accessed > timeout * 1000) {
@@ -375,12 +384,8 @@ export class Session implements Iterable<[string, unknown]> {
     }
     await old.close?.();
     this.#values = new Map();
-    this.#baseline = NO_DATA;
-    this.#baselineOwned = false;
     this.#watched.clear();
-    this.#stored = false;
-    this.#accessPending = false;
-    this.#mayBeStored = false;
+    this.#forgetStorage();
     this.#isNew = true;
     if (invalidated) this.#wasInvalidated = true;
     this.#created = now;
@@ -466,12 +471,8 @@ export class Session implements Iterable<[string, unknown]> {
     if (expire) this.#assertHeadersOpen();
     await this.#ns.remove();
     this.#values = new Map();
-    this.#baseline = NO_DATA;
-    this.#baselineOwned = false;
     this.#watched.clear();
-    this.#stored = false;
-    this.#accessPending = false;
-    this.#mayBeStored = false;
+    this.#forgetStorage();
     if (expire) this.#expireCookie();
     this.#log('deleted');
   }
@@ -567,11 +568,7 @@ export class Session implements Iterable<[string, unknown]> {
     if (read === undefined) return; // corrupt: now a fresh (locked) session
     if (read === null) {
       // Deleted meanwhile: everything local is new data.
-      this.#baseline = NO_DATA;
-      this.#baselineOwned = false;
-      this.#stored = false;
-      this.#accessPending = false;
-      this.#mayBeStored = false;
+      this.#forgetStorage();
       this.#log('re-read under lock: the stored session is gone');
       return;
     }
