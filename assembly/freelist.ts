@@ -133,8 +133,11 @@ export function freeRemove(set: usize, page: u32): i32 {
   return p;
 }
 
-/** Bytes the run encoding of the set takes. */
-export function freeEncodedSize(set: usize): u32 {
+/**
+ * Walks the set's runs of consecutive pages and encodes each as two varints
+ * at `dst`, or only counts the bytes when `dst` is 0. Returns the bytes.
+ */
+function encodeRuns(set: usize, dst: usize): u32 {
   const count = load<u32>(set, 4);
   const pages = pagesOf(set);
   let size: u32 = 0;
@@ -144,30 +147,26 @@ export function freeEncodedSize(set: usize): u32 {
     const start = load<u32>(pages + (<usize>i << 2));
     let j = i + 1;
     while (j < count && load<u32>(pages + (<usize>j << 2)) == start + (j - i)) j++;
-    size += varintSize(start - prevEnd) + varintSize(j - i - 1);
+    if (dst != 0) {
+      const end = putVarint(putVarint(dst + size, start - prevEnd), j - i - 1);
+      size = <u32>(end - dst);
+    } else {
+      size += varintSize(start - prevEnd) + varintSize(j - i - 1);
+    }
     prevEnd = start + (j - i);
     i = j;
   }
   return size;
 }
 
-/** Encodes the set as runs at `dst`; returns the bytes written. */
+/** Bytes the run encoding of the set takes. */
+export function freeEncodedSize(set: usize): u32 {
+  return encodeRuns(set, 0);
+}
+
+/** Encodes the set as runs at `dst` (not 0); returns the bytes written. */
 export function freeEncode(set: usize, dst: usize): u32 {
-  const count = load<u32>(set, 4);
-  const pages = pagesOf(set);
-  let p = dst;
-  let prevEnd: u32 = 0;
-  let i: u32 = 0;
-  while (i < count) {
-    const start = load<u32>(pages + (<usize>i << 2));
-    let j = i + 1;
-    while (j < count && load<u32>(pages + (<usize>j << 2)) == start + (j - i)) j++;
-    p = putVarint(p, start - prevEnd);
-    p = putVarint(p, j - i - 1);
-    prevEnd = start + (j - i);
-    i = j;
-  }
-  return <u32>(p - dst);
+  return encodeRuns(set, dst);
 }
 
 // Where readVarint leaves the position after the varint it read.
