@@ -2,21 +2,11 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { md5, hmacMd5, createMd5, createIdSigner, MAX_SIGNED_ID_BYTES } from 'wasm-session';
 import * as cryptoSubpath from 'wasm-session/crypto';
+import { rng, SEED } from './fixtures/random.js';
 
 const nodeMd5 = (data) => crypto.createHash('md5').update(data).digest('hex');
 const nodeHmac = (key, data) => crypto.createHmac('md5', key).update(data).digest('hex');
 
-// A seeded generator, so a failure can be replayed from the printed seed.
-function rng(seed) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return s / 2 ** 32;
-  };
-}
-const SEED = Number(process.env.TEST_SEED ?? Date.now() % 1e9);
 
 function randomBytes(rand, n) {
   const b = Buffer.alloc(n);
