@@ -392,10 +392,6 @@ export function utf8At(ptr: number, len: number): string {
 export function sameBytes(a: number, b: number, len: number): boolean {
   return mem.compare(mem, a, a + len, b, b + len) === 0;
 }
-export function equalBytes(ptr: number, bytes: Uint8Array): boolean {
-  const m = memory();
-  return m.compare(bytes, 0, bytes.length, ptr, ptr + bytes.length) === 0;
-}
 
 export const u8 = (ptr: number): number => dv.getUint8(ptr);
 export const u16 = (ptr: number): number => dv.getUint16(ptr, true);
