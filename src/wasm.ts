@@ -123,14 +123,10 @@ function refreshViews(): void {
   }
 }
 
-function memory(): FastBuffer {
-  return mem;
-}
-
 
 function readAsString(ptr: number): string {
   if (!ptr) return '?';
-  const m = memory();
+  const m = mem;
   const bytes = m.readUInt32LE(ptr - 4);
   return m.toString('utf16le', ptr, ptr + bytes);
 }
@@ -146,7 +142,7 @@ export function trap(operation: string, err: unknown): never {
  * when it does not fit (the caller then streams it). Strings are UTF-8.
  */
 function stageInIo(data: string | Uint8Array): number {
-  const m = memory();
+  const m = mem;
   if (typeof data === 'string') {
     // A UTF-16 unit never takes more than 3 UTF-8 bytes.
     if (data.length * 3 > IO_SIZE) return -1;
@@ -165,13 +161,13 @@ function asBytes(data: string | Uint8Array): Uint8Array {
 function updateCtxChunked(bytes: Uint8Array): void {
   for (let off = 0; off < bytes.byteLength; off += IO_SIZE) {
     const chunk = bytes.subarray(off, Math.min(off + IO_SIZE, bytes.byteLength));
-    memory().set(chunk, IO);
+    mem.set(chunk, IO);
     core.md5Update(CTX, IO, chunk.byteLength);
   }
 }
 
 function digestOut(hex: boolean): string | Buffer {
-  const m = memory();
+  const m = mem;
   if (!hex) return Buffer.from(m.subarray(DIGEST, DIGEST + 16));
   core.toHex(DIGEST, 16, HEX);
   return m.latin1Slice(HEX, HEX + 32);
@@ -183,7 +179,7 @@ export function md5(data: string | Uint8Array, hex: boolean): string | Buffer {
     const len = stageInIo(data);
     if (len >= 0 && hex) {
       core.md5Hex(IO, len, DIGEST);
-      return memory().latin1Slice(HEX, HEX + 32);
+      return mem.latin1Slice(HEX, HEX + 32);
     }
     if (len >= 0) {
       core.md5(IO, len, DIGEST);
@@ -207,7 +203,7 @@ export function md5ContextNew(): Uint8Array {
   const ctx = new Uint8Array(MD5_CTX_SIZE);
   try {
     core.md5Init(CTX);
-    ctx.set(memory().subarray(CTX, CTX + MD5_CTX_SIZE));
+    ctx.set(mem.subarray(CTX, CTX + MD5_CTX_SIZE));
   } catch (err) {
     trap('md5 init', err);
   }
@@ -216,11 +212,11 @@ export function md5ContextNew(): Uint8Array {
 
 export function md5ContextUpdate(ctx: Uint8Array, data: string | Uint8Array): void {
   try {
-    memory().set(ctx, CTX);
+    mem.set(ctx, CTX);
     const len = stageInIo(data);
     if (len >= 0) core.md5Update(CTX, IO, len);
     else updateCtxChunked(asBytes(data));
-    ctx.set(memory().subarray(CTX, CTX + MD5_CTX_SIZE));
+    ctx.set(mem.subarray(CTX, CTX + MD5_CTX_SIZE));
   } catch (err) {
     trap('md5 update', err);
   }
@@ -228,7 +224,7 @@ export function md5ContextUpdate(ctx: Uint8Array, data: string | Uint8Array): vo
 
 export function md5ContextDigest(ctx: Uint8Array, hex: boolean): string | Buffer {
   try {
-    memory().set(ctx, CTX);
+    mem.set(ctx, CTX);
     core.md5Final(CTX, DIGEST);
     return digestOut(hex);
   } catch (err) {
@@ -242,11 +238,11 @@ export function hmacKeyStates(key: string | Uint8Array): Uint8Array {
     let len = stageInIo(key);
     if (len < 0) {
       // Keys longer than a block are hashed first (RFC 2104), so hash here.
-      memory().set(md5(key, false) as Buffer, IO);
+      mem.set(md5(key, false) as Buffer, IO);
       len = 16;
     }
     core.hmacKeyStates(IO, len, KEY_STATES);
-    return new Uint8Array(memory().subarray(KEY_STATES, KEY_STATES + HMAC_STATES_SIZE));
+    return new Uint8Array(mem.subarray(KEY_STATES, KEY_STATES + HMAC_STATES_SIZE));
   } catch (err) {
     trap('hmacKeyStates', err);
   }
@@ -259,7 +255,7 @@ let loadedStates: Uint8Array | null = null;
 
 function loadStates(states: Uint8Array): void {
   if (loadedStates !== states) {
-    memory().set(states, KEY_STATES);
+    mem.set(states, KEY_STATES);
     loadedStates = states;
   }
 }
@@ -292,11 +288,11 @@ export function signHex(states: Uint8Array, message: string, maxBytes: number): 
     // UTF-8 never has fewer bytes than UTF-16 units, and maxBytes <= IO_SIZE/3
     // (checked by callers), so what passes here fits in IO untruncated.
     if (message.length > maxBytes) return null;
-    const len = memory().utf8Write(message, IO, IO_SIZE);
+    const len = mem.utf8Write(message, IO, IO_SIZE);
     if (len > maxBytes) return null;
     loadStates(states);
     core.hmacHex(KEY_STATES, IO, len, DIGEST);
-    return memory().latin1Slice(HEX, HEX + 32);
+    return mem.latin1Slice(HEX, HEX + 32);
   } catch (err) {
     trap('sign', err);
   }
@@ -312,7 +308,7 @@ export function verifySignedHex(statesList: readonly Uint8Array[], signed: strin
     // Any accepted value is 32 ASCII chars plus <= maxBytes of UTF-8, and
     // maxBytes <= IO_SIZE/3 - 32, so what passes here fits in IO untruncated.
     if (signed.length > 32 + maxBytes) return false;
-    const len = memory().utf8Write(signed, IO, IO_SIZE);
+    const len = mem.utf8Write(signed, IO, IO_SIZE);
     if (len < 32 || len - 32 > maxBytes) return false;
     let ok = 0;
     for (let i = 0; i < statesList.length; i++) {
@@ -374,16 +370,16 @@ export function readWith<T>(ptr: number, len: number, read: (buffer: Buffer, sta
   return read(mem, ptr, ptr + len);
 }
 export function copyIn(ptr: number, bytes: Uint8Array): void {
-  memory().set(bytes, ptr);
+  mem.set(bytes, ptr);
 }
 export function copyOut(ptr: number, len: number): Buffer {
-  return Buffer.from(memory().subarray(ptr, ptr + len));
+  return Buffer.from(mem.subarray(ptr, ptr + len));
 }
 export function copyWithin(dst: number, src: number, len: number): void {
-  memory().copyWithin(dst, src, src + len);
+  mem.copyWithin(dst, src, src + len);
 }
 export function zero(ptr: number, len: number): void {
-  memory().fill(0, ptr, ptr + len);
+  mem.fill(0, ptr, ptr + len);
 }
 export function utf8At(ptr: number, len: number): string {
   return mem.utf8Slice(ptr, ptr + len);
@@ -413,7 +409,7 @@ export const setU64 = (ptr: number, v: number): void => {
  * bytes, or -1 when it is longer than `maxBytes`.
  */
 export function stageKey(key: string | Uint8Array, maxBytes: number): number {
-  const m = memory();
+  const m = mem;
   if (typeof key === 'string') {
     if (key.length > maxBytes) return -1;
     const len = m.utf8Write(key, STAGE, maxBytes * 3 + 3);
@@ -428,7 +424,7 @@ export function stageKey(key: string | Uint8Array, maxBytes: number): number {
 export function stageValueAfterKey(keyLen: number, value: Uint8Array): number {
   const at = STAGE + ((keyLen + 15) & ~15);
   if (at + value.byteLength > IO + IO_SIZE) throw new RangeError('wasm-session dbm: staged value too large');
-  memory().set(value, at);
+  mem.set(value, at);
   return at;
 }
 

@@ -162,10 +162,6 @@ export class Pager {
     this.cache.clear();
   }
 
-  cachedPages(): number {
-    return this.cache.size;
-  }
-
   /**
    * Writes pages in ascending order, one positioned write per run of
    * consecutive page numbers, at most MAX_WRITE_BYTES each: Linux caches a
