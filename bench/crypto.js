@@ -24,9 +24,25 @@ export async function run() {
   await runGroup({
     title: 'sign a 32-hex-char session id',
     cases: [
-      { name: "crypto.createHmac('md5')", baseline: true, fn: () => { sink += crypto.createHmac('md5', secret).update(id).digest('hex').length; } },
-      { name: "crypto.createHmac('sha256')", fn: () => { sink += crypto.createHmac('sha256', secret).update(id).digest('hex').length; } },
-      { name: 'wasm-session signer.sign', fn: () => { sink += signer.sign(id).length; } },
+      {
+        name: "crypto.createHmac('md5')",
+        baseline: true,
+        fn: () => {
+          sink += crypto.createHmac('md5', secret).update(id).digest('hex').length;
+        },
+      },
+      {
+        name: "crypto.createHmac('sha256')",
+        fn: () => {
+          sink += crypto.createHmac('sha256', secret).update(id).digest('hex').length;
+        },
+      },
+      {
+        name: 'wasm-session signer.sign',
+        fn: () => {
+          sink += signer.sign(id).length;
+        },
+      },
     ],
   });
 
@@ -48,7 +64,12 @@ export async function run() {
           sink += crypto.timingSafeEqual(mac, Buffer.from(signedSha.slice(0, 64), 'hex')) ? 1 : 0;
         },
       },
-      { name: 'wasm-session signer.unsign', fn: () => { sink += signer.unsign(signed) ? 1 : 0; } },
+      {
+        name: 'wasm-session signer.unsign',
+        fn: () => {
+          sink += signer.unsign(signed) ? 1 : 0;
+        },
+      },
     ],
   });
 
@@ -56,9 +77,25 @@ export async function run() {
   await runGroup({
     title: 'md5 of 32 bytes (hex)',
     cases: [
-      { name: "crypto.hash('md5')", baseline: true, fn: () => { sink += crypto.hash('md5', small).length; } },
-      { name: "crypto.createHash('md5')", fn: () => { sink += crypto.createHash('md5').update(small).digest('hex').length; } },
-      { name: 'wasm-session md5', fn: () => { sink += md5(small).length; } },
+      {
+        name: "crypto.hash('md5')",
+        baseline: true,
+        fn: () => {
+          sink += crypto.hash('md5', small).length;
+        },
+      },
+      {
+        name: "crypto.createHash('md5')",
+        fn: () => {
+          sink += crypto.createHash('md5').update(small).digest('hex').length;
+        },
+      },
+      {
+        name: 'wasm-session md5',
+        fn: () => {
+          sink += md5(small).length;
+        },
+      },
     ],
   });
 
@@ -66,10 +103,32 @@ export async function run() {
   await runGroup({
     title: 'md5 of 1 MiB (hex)',
     cases: [
-      { name: "crypto.hash('md5')", baseline: true, fn: () => { sink += crypto.hash('md5', large).length; } },
-      { name: "crypto.createHash('md5')", fn: () => { sink += crypto.createHash('md5').update(large).digest('hex').length; } },
-      { name: `hash-wasm md5 ${versionOf('hash-wasm')}`, defer: true, fn: async () => { sink += (await hashWasmMd5(large)).length; } },
-      { name: 'wasm-session md5', fn: () => { sink += md5(large).length; } },
+      {
+        name: "crypto.hash('md5')",
+        baseline: true,
+        fn: () => {
+          sink += crypto.hash('md5', large).length;
+        },
+      },
+      {
+        name: "crypto.createHash('md5')",
+        fn: () => {
+          sink += crypto.createHash('md5').update(large).digest('hex').length;
+        },
+      },
+      {
+        name: `hash-wasm md5 ${versionOf('hash-wasm')}`,
+        defer: true,
+        fn: async () => {
+          sink += (await hashWasmMd5(large)).length;
+        },
+      },
+      {
+        name: 'wasm-session md5',
+        fn: () => {
+          sink += md5(large).length;
+        },
+      },
     ],
   });
   if (sink === 0) console.log('(unreachable)');

@@ -251,7 +251,7 @@ async function closeAll() {
 function describeFs(dir) {
   try {
     const st = fs.statfsSync(dir);
-    const types = { 0xef53: 'ext2/3/4', 0x01021994: 'tmpfs', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x794c7630: 'overlayfs', 0x6969: 'nfs' };
+    const types = { 61267: 'ext2/3/4', 16914836: 'tmpfs', 1481003842: 'xfs', 2435016766: 'btrfs', 2035054128: 'overlayfs', 26985: 'nfs' };
     return `file system ${types[st.type] ?? `type 0x${st.type.toString(16)}`}`;
   } catch {
     return 'file system unknown';
@@ -530,18 +530,21 @@ async function smallFiles(targets) {
     batchCase('better-sqlite3: open, SELECT all rows + unpack, close (db per file, WAL)', op.sqliteRead, B),
     batchCase('JSON file: readFileSync + JSON.parse (no lock)', op.jsonRead, B),
   ];
-  await runCases({
-    title: `small file (session, ${Object.keys(sessions[0]).length} keys, ~1 KiB): open + read all + close`,
-    showTime: true,
-    cases: readCases,
-    notes: [
-      '',
-      `Each call does ${B} operations on ${B} different files of the ${FILES}-file rotation; ops/s and µs/op are per operation. No contender syncs; every contender builds the same JS object (or Map, for getAll()) of 20 decoded values.`,
-      'lmdb opens an environment per file here (mmap, lock file, reader table): that is the cost of its design when each session is its own file.',
-      'The long-lived lmdb env row is context only: it is not one file per session (no per-file open or lock), so it is not comparable with the floor.',
-      'better-sqlite3 prepares its statement on each fresh connection and checkpoints the WAL on close: also the cost of one database per session.',
-    ],
-  }, GROUP_OPTS);
+  await runCases(
+    {
+      title: `small file (session, ${Object.keys(sessions[0]).length} keys, ~1 KiB): open + read all + close`,
+      showTime: true,
+      cases: readCases,
+      notes: [
+        '',
+        `Each call does ${B} operations on ${B} different files of the ${FILES}-file rotation; ops/s and µs/op are per operation. No contender syncs; every contender builds the same JS object (or Map, for getAll()) of 20 decoded values.`,
+        'lmdb opens an environment per file here (mmap, lock file, reader table): that is the cost of its design when each session is its own file.',
+        'The long-lived lmdb env row is context only: it is not one file per session (no per-file open or lock), so it is not comparable with the floor.',
+        'better-sqlite3 prepares its statement on each fresh connection and checkpoints the WAL on close: also the cost of one database per session.',
+      ],
+    },
+    GROUP_OPTS,
+  );
 
   // --- write: open + change one key + commit + close --------------------------------
   const writeCases = [
@@ -553,19 +556,22 @@ async function smallFiles(targets) {
     batchCase('JSON file: read + parse + modify + stringify + writeFileSync in place (no lock)', op.jsonWrite, B),
     batchCase('JSON file, atomic: read + parse + modify + stringify + write tmp + rename (session-file-store style, without its fsync)', op.jsonAtomicWrite, B),
   ];
-  await runCases({
-    title: 'small file (session, ~1 KiB): open + change one key + commit + close',
-    showTime: true,
-    cases: writeCases,
-    notes: [
-      '',
-      `Each call does ${B} operations on ${B} different files of the ${FILES}-file rotation; ops/s and µs/op are per operation.`,
-      "Nothing is synced to disk: dbm sync 'none', lmdb noSync, SQLite synchronous=OFF, no fsync for the JSON files.",
-      'The write floor neither reads nor encodes: the dbm also reads the file (to find what to change) and encodes the one value.',
-      'lmdb opens an environment per file here: the cost of its design when each session is its own file. The long-lived env row is context only.',
-      'session-file-store writes through write-file-atomic, which also fsyncs the temp file by default; the atomic row leaves that out to stay comparable.',
-    ],
-  }, GROUP_OPTS);
+  await runCases(
+    {
+      title: 'small file (session, ~1 KiB): open + change one key + commit + close',
+      showTime: true,
+      cases: writeCases,
+      notes: [
+        '',
+        `Each call does ${B} operations on ${B} different files of the ${FILES}-file rotation; ops/s and µs/op are per operation.`,
+        "Nothing is synced to disk: dbm sync 'none', lmdb noSync, SQLite synchronous=OFF, no fsync for the JSON files.",
+        'The write floor neither reads nor encodes: the dbm also reads the file (to find what to change) and encodes the one value.',
+        'lmdb opens an environment per file here: the cost of its design when each session is its own file. The long-lived env row is context only.',
+        'session-file-store writes through write-file-atomic, which also fsyncs the temp file by default; the atomic row leaves that out to stay comparable.',
+      ],
+    },
+    GROUP_OPTS,
+  );
   await closeShared();
 
   // --- targets, also from interleaved runs ---------------------------------------------
@@ -575,7 +581,9 @@ async function smallFiles(targets) {
   targets.push(smallTarget('small file write (open + change one key + commit + close) within 1.3x of the floor', writeCases, writePair));
   if (hasGetAll) {
     const allPair = await pairedRatio(op.floorRead, op.dbmGetAll, { rounds: 150, block: B });
-    targets.push(smallTarget('(context) small file read with getAll() instead of entries(), same 1.3x bar', readCases, allPair, (c) => c.name.includes('getAll')));
+    targets.push(
+      smallTarget('(context) small file read with getAll() instead of entries(), same 1.3x bar', readCases, allPair, (c) => c.name.includes('getAll')),
+    );
   }
   if (sink === 0) console.log('(unreachable)');
 }
@@ -758,17 +766,20 @@ async function largeFile(targets) {
     batchCase('this dbm: await db.get(k), one per event-loop turn (lock + meta read each)', op.dbmGetTurn, TURN_OPS, { defer: true, dbmTurn: true }),
     batchCase('better-sqlite3: prepared SELECT v WHERE k = ?', op.sqliteGet, GETS),
   ];
-  await runCases({
-    title: `large file (${LARGE_KEYS.toLocaleString('en-US')} keys of ${VALUE_BYTES} bytes): random get`,
-    showTime: true,
-    cases: getCases,
-    notes: [
-      '',
-      `Counting: a call does ${GETS} gets (${TURN_OPS} for the per-turn row) and the harness divides by that, so ops/s is per get. Keys follow one fixed random sequence, the same for every contender; values come back as Buffers (dbm codec 'raw', lmdb encoding 'binary', SQLite BLOB).`,
-      `The dbm keeps the lock a get takes until the event loop turns: the burst row shares one flock + meta read among its ${GETS} gets; the per-turn row pays flock + meta read + unlock on every get, plus the turn itself (a bare \`await setImmediate\` costs ${turnUs.toFixed(2)} µs here).`,
-      'Page caches: dbm 32 MiB (its default; holds the whole file once warm), lmdb reads the mmap, SQLite its default 2 MiB cache over the OS page cache.',
-    ],
-  }, GROUP_OPTS);
+  await runCases(
+    {
+      title: `large file (${LARGE_KEYS.toLocaleString('en-US')} keys of ${VALUE_BYTES} bytes): random get`,
+      showTime: true,
+      cases: getCases,
+      notes: [
+        '',
+        `Counting: a call does ${GETS} gets (${TURN_OPS} for the per-turn row) and the harness divides by that, so ops/s is per get. Keys follow one fixed random sequence, the same for every contender; values come back as Buffers (dbm codec 'raw', lmdb encoding 'binary', SQLite BLOB).`,
+        `The dbm keeps the lock a get takes until the event loop turns: the burst row shares one flock + meta read among its ${GETS} gets; the per-turn row pays flock + meta read + unlock on every get, plus the turn itself (a bare \`await setImmediate\` costs ${turnUs.toFixed(2)} µs here).`,
+        'Page caches: dbm 32 MiB (its default; holds the whole file once warm), lmdb reads the mmap, SQLite its default 2 MiB cache over the OS page cache.',
+      ],
+    },
+    GROUP_OPTS,
+  );
 
   // --- random single-key commits, nothing synced ------------------------------------------
   const COMMITS = 100;
@@ -776,20 +787,28 @@ async function largeFile(targets) {
     batchCase('better-sqlite3: prepared upsert, autocommit (WAL, synchronous=OFF)', op.sqliteUpsert, COMMITS, { baseline: true }),
     batchCase("this dbm: await db.set(k, v), each its own commit, bursts of 100 in one turn (sync 'none')", op.dbmSet, COMMITS, { defer: true, dbm: true }),
     batchCase("this dbm: await db.set(k, v), one per event-loop turn (lock + meta read each, sync 'none')", op.dbmSetTurn, COMMITS, { defer: true }),
-    batchCase(`this dbm, context: the burst row on the same keys built in ONE transaction (${freePages(compactStat.freePages)} instead of ${stat.freePages})`, op.dbmSetCompact, COMMITS, { defer: true, compact: true }),
+    batchCase(
+      `this dbm, context: the burst row on the same keys built in ONE transaction (${freePages(compactStat.freePages)} instead of ${stat.freePages})`,
+      op.dbmSetCompact,
+      COMMITS,
+      { defer: true, compact: true },
+    ),
     batchCase('lmdb: await db.put(k, v), one at a time (noSync)', op.lmdbPut, COMMITS, { defer: true }),
     batchCase('lmdb: db.putSync(k, v), a write txn each (noSync)', op.lmdbPutSync, COMMITS),
   ];
-  await runCases({
-    title: `large file (${LARGE_KEYS.toLocaleString('en-US')} keys): random single-key commits, not synced`,
-    showTime: true,
-    cases: commitCases,
-    notes: [
-      '',
-      `Counting: a call does ${COMMITS} commits, each of one key (an update of an existing key with a new ${VALUE_BYTES}-byte value); ops/s is per commit.`,
-      "Settings: dbm sync 'none' (survives a killed process, not power loss); lmdb noSync: true, compression off, default eventTurnBatching (each put is awaited, so each is its own transaction); SQLite journal_mode=WAL, synchronous=OFF, default wal_autocheckpoint (1000 pages).",
-    ],
-  }, GROUP_OPTS);
+  await runCases(
+    {
+      title: `large file (${LARGE_KEYS.toLocaleString('en-US')} keys): random single-key commits, not synced`,
+      showTime: true,
+      cases: commitCases,
+      notes: [
+        '',
+        `Counting: a call does ${COMMITS} commits, each of one key (an update of an existing key with a new ${VALUE_BYTES}-byte value); ops/s is per commit.`,
+        "Settings: dbm sync 'none' (survives a killed process, not power loss); lmdb noSync: true, compression off, default eventTurnBatching (each put is awaited, so each is its own transaction); SQLite journal_mode=WAL, synchronous=OFF, default wal_autocheckpoint (1000 pages).",
+      ],
+    },
+    GROUP_OPTS,
+  );
 
   // Targets from interleaved runs, before the handles change.
   const getPair = await pairedRatio(op.lmdbGet, op.dbmGet, { rounds: 60, block: GETS });
@@ -805,18 +824,21 @@ async function largeFile(targets) {
   await closeLmdb();
   sqlite.pragma('synchronous = FULL');
   const SYNCED = 10;
-  await runCases({
-    title: 'context: large file, random single-key commits that survive power loss',
-    showTime: true,
-    cases: [
-      batchCase('better-sqlite3: prepared upsert, autocommit (WAL, synchronous=FULL)', op.sqliteUpsert, SYNCED, { baseline: true }),
-      batchCase("this dbm: await db.set(k, v) (sync 'commit')", op.dbmSet, SYNCED, { defer: true }),
-    ],
-    notes: [
-      '',
-      "Durable settings: dbm sync 'commit' (fdatasync after the pages and between the two meta slot writes), SQLite WAL + synchronous=FULL (WAL synced at each commit). These rows mostly measure the disk's flush latency.",
-    ],
-  }, GROUP_OPTS);
+  await runCases(
+    {
+      title: 'context: large file, random single-key commits that survive power loss',
+      showTime: true,
+      cases: [
+        batchCase('better-sqlite3: prepared upsert, autocommit (WAL, synchronous=FULL)', op.sqliteUpsert, SYNCED, { baseline: true }),
+        batchCase("this dbm: await db.set(k, v) (sync 'commit')", op.dbmSet, SYNCED, { defer: true }),
+      ],
+      notes: [
+        '',
+        "Durable settings: dbm sync 'commit' (fdatasync after the pages and between the two meta slot writes), SQLite WAL + synchronous=FULL (WAL synced at each commit). These rows mostly measure the disk's flush latency.",
+      ],
+    },
+    GROUP_OPTS,
+  );
 
   await closeDbm();
   await closeSqlite();
@@ -863,5 +885,7 @@ function printTargets(targets) {
   console.log('|---|---|---|---|');
   const word = (ok) => (ok ? 'met' : 'NOT met');
   for (const t of targets) console.log(`| ${t.target} | ${t.table} | ${t.paired} | ${word(t.met[0])} / ${word(t.met[1])} |`);
-  console.log('\nTime ratio = the dbm\'s time per operation / the reference\'s. The interleaved run alternates blocks of the two operations (pairedRatio in bench/lib/harness.js), so load changes on a shared machine hit both alike.');
+  console.log(
+    "\nTime ratio = the dbm's time per operation / the reference's. The interleaved run alternates blocks of the two operations (pairedRatio in bench/lib/harness.js), so load changes on a shared machine hit both alike.",
+  );
 }

@@ -21,7 +21,9 @@ console.log(`# wasm-session ${versionOf('wasm-session')} benchmarks, ${new Date(
 console.log(`Machine: ${machineLine()}`);
 for (const name of wanted.length ? wanted : Object.keys(suites)) {
   const suite = await suites[name]();
-  const versions = Object.entries(suite.versions()).map(([k, v]) => `${k} ${v}`).join(', ');
+  const versions = Object.entries(suite.versions())
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   console.log(`\n## suite: ${name}\nPeers: ${versions}`);
   await suite.run();
 }

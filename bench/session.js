@@ -78,7 +78,9 @@ function fakeResponse() {
   return {
     headersSent: false,
     getHeader: () => setCookie,
-    setHeader: (_name, value) => { setCookie = value; },
+    setHeader: (_name, value) => {
+      setCookie = value;
+    },
     end() {
       this.headersSent = true;
       return this;
@@ -148,7 +150,10 @@ async function peerSessions(store) {
   const headers = [];
   for (let i = 0; i < SESSIONS; i++) {
     const sid = crypto.randomBytes(18).toString('base64url');
-    const sess = { cookie: { originalMaxAge: MAX_AGE * 1000, expires: new Date(Date.now() + MAX_AGE * 1000), httpOnly: true, path: '/', sameSite: 'lax' }, ...sessionData(i) };
+    const sess = {
+      cookie: { originalMaxAge: MAX_AGE * 1000, expires: new Date(Date.now() + MAX_AGE * 1000), httpOnly: true, path: '/', sameSite: 'lax' },
+      ...sessionData(i),
+    };
     await new Promise((resolve, reject) => store.set(sid, sess, (err) => (err ? reject(err) : resolve())));
     headers.push(`theme=dark; connect.sid=${encodeURIComponent(`s:${signExpress(sid)}`)}`);
   }
@@ -169,9 +174,11 @@ async function ourSessions(options) {
 
 /** 8 clients x 200 cycles incrementing one counter; resolves to the final count. */
 async function lostUpdates(cycle, read) {
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    for (let i = 0; i < 200; i++) await cycle();
-  }));
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < 200; i++) await cycle();
+    }),
+  );
   return read();
 }
 
@@ -231,14 +238,22 @@ async function runSuite(root) {
   };
 
   const cyc = {};
-  for (const [name, opts] of [['dbm', ours], ['dbmCommit', oursCommit], ['memory', oursMemory]]) {
+  for (const [name, opts] of [
+    ['dbm', ours],
+    ['dbmCommit', oursCommit],
+    ['memory', oursMemory],
+  ]) {
     const next = rotation(SESSIONS);
     const hs = headers[name === 'dbmCommit' ? 'dbm' : name];
     cyc[name] = () => ourCycle(opts, hs[next()]);
     const nextL = rotation(SESSIONS);
     cyc[`${name}Lock`] = () => ourCycle(opts, hs[nextL()], true);
   }
-  for (const [name, store] of [['expressMemory', expressMemory], ['lru', lru], ['files', files]]) {
+  for (const [name, store] of [
+    ['expressMemory', expressMemory],
+    ['lru', lru],
+    ['files', files],
+  ]) {
     const next = rotation(SESSIONS);
     cyc[name] = () => peerCycle(store, headers[name][next()]);
   }
@@ -246,43 +261,54 @@ async function runSuite(root) {
   // Warm every path up (JIT, caches, allocator) before any is timed, so the first group is not penalized.
   for (const fn of [...Object.values(cyc), floorCycle]) for (let i = 0; i < 2 * SESSIONS; i++) await fn();
 
-  console.log(`\nSessions: ${SESSIONS} per contender, 20 keys, ${encodedSize} bytes as one msgpack map` +
-    (sample ? `; a session's dbm file is ${fs.statSync(sample).size} bytes.` : '.'));
+  console.log(
+    `\nSessions: ${SESSIONS} per contender, 20 keys, ${encodedSize} bytes as one msgpack map` +
+      (sample ? `; a session's dbm file is ${fs.statSync(sample).size} bytes.` : '.'),
+  );
   console.log('Each row is one full request cycle (µs/op is per cycle).');
 
   const defer = (name, fn, extra = {}) => ({ name, fn, defer: true, ...extra });
-  const mem = await runGroup({
-    title: 'request cycle, in-memory stores',
-    showTime: true,
-    cases: [
-      defer(`express-session MemoryStore ${versionOf('express-session')}`, cyc.expressMemory, { baseline: true }),
-      defer(`memorystore ${versionOf('memorystore')}`, cyc.lru),
-      defer("wasm-session type 'memory'", cyc.memory),
-    ],
-  }, GROUP_OPTS);
+  const mem = await runGroup(
+    {
+      title: 'request cycle, in-memory stores',
+      showTime: true,
+      cases: [
+        defer(`express-session MemoryStore ${versionOf('express-session')}`, cyc.expressMemory, { baseline: true }),
+        defer(`memorystore ${versionOf('memorystore')}`, cyc.lru),
+        defer("wasm-session type 'memory'", cyc.memory),
+      ],
+    },
+    GROUP_OPTS,
+  );
 
-  const file = await runGroup({
-    title: 'request cycle, file stores',
-    showTime: true,
-    cases: [
-      defer(`session-file-store ${versionOf('session-file-store')} (fsyncs)`, cyc.files, { baseline: true }),
-      defer("wasm-session dbm, sync: 'commit' (fdatasync)", cyc.dbmCommit),
-      defer("wasm-session dbm, sync: 'none'", cyc.dbm),
-      { name: 'floor: read floor + write floor (not a session store)', fn: floorCycle },
-    ],
-    notes: ["sync: 'none' survives a crash of the process, not a power loss; session-file-store and sync: 'commit' survive both."],
-  }, GROUP_OPTS);
+  const file = await runGroup(
+    {
+      title: 'request cycle, file stores',
+      showTime: true,
+      cases: [
+        defer(`session-file-store ${versionOf('session-file-store')} (fsyncs)`, cyc.files, { baseline: true }),
+        defer("wasm-session dbm, sync: 'commit' (fdatasync)", cyc.dbmCommit),
+        defer("wasm-session dbm, sync: 'none'", cyc.dbm),
+        { name: 'floor: read floor + write floor (not a session store)', fn: floorCycle },
+      ],
+      notes: ["sync: 'none' survives a crash of the process, not a power loss; session-file-store and sync: 'commit' survive both."],
+    },
+    GROUP_OPTS,
+  );
 
-  const locked = await runGroup({
-    title: 'request cycle with lock() held across it',
-    showTime: true,
-    cases: [
-      defer("wasm-session dbm, no lock", cyc.dbm, { baseline: true }),
-      defer('wasm-session dbm, lock() ... unlock()', cyc.dbmLock),
-      defer("wasm-session 'memory', no lock", cyc.memory),
-      defer("wasm-session 'memory', lock() ... unlock()", cyc.memoryLock),
-    ],
-  }, GROUP_OPTS);
+  const locked = await runGroup(
+    {
+      title: 'request cycle with lock() held across it',
+      showTime: true,
+      cases: [
+        defer('wasm-session dbm, no lock', cyc.dbm, { baseline: true }),
+        defer('wasm-session dbm, lock() ... unlock()', cyc.dbmLock),
+        defer("wasm-session 'memory', no lock", cyc.memory),
+        defer("wasm-session 'memory', lock() ... unlock()", cyc.memoryLock),
+      ],
+    },
+    GROUP_OPTS,
+  );
 
   // Interleaved A/B for the ratios that are targets.
   const floorPair = await pairedRatio(floorCycle, cyc.dbm, { rounds: 150, block: 10 });
@@ -314,17 +340,20 @@ async function runSuite(root) {
     const put = (sess) => new Promise((resolve, reject) => store.set(sid, sess, (e) => (e ? reject(e) : resolve())));
     const get = () => new Promise((resolve, reject) => store.get(sid, (e, s) => (e ? reject(e) : resolve(s))));
     await put({ cookie: { originalMaxAge: MAX_AGE * 1000, expires: new Date(Date.now() + MAX_AGE * 1000), path: '/' }, n: 0 });
-    return lostUpdates(async () => {
-      const s = await get();
-      s.n += 1;
-      await put(s);
-    }, async () => (await get()).n);
+    return lostUpdates(
+      async () => {
+        const s = await get();
+        s.n += 1;
+        await put(s);
+      },
+      async () => (await get()).n,
+    );
   };
   const rows = [
     [`express-session MemoryStore`, () => counterPeer(expressMemory)],
     [`memorystore`, () => counterPeer(lru)],
     [`session-file-store`, () => counterPeer(files)],
-    ["wasm-session dbm, no lock", () => counterOurs(ours, false)],
+    ['wasm-session dbm, no lock', () => counterOurs(ours, false)],
     ["wasm-session 'memory', no lock", () => counterOurs(oursMemory, false)],
     ['wasm-session dbm, lock()', () => counterOurs(ours, true)],
     ["wasm-session 'memory', lock()", () => counterOurs(oursMemory, true)],
@@ -343,19 +372,34 @@ async function runSuite(root) {
   const floorTable = hz(file, 3) / hz(file, 2);
   const memVsExpress = hz(mem, 2) / hz(mem, 0);
   const targets = [
-    [`dbm cycle >= 50x session-file-store`, vsFiles >= 50, `${vsFiles.toFixed(1)}x (${us(hz(file, 2))} vs ${us(hz(file, 0))} µs); sync: 'commit' ${commitVsFiles.toFixed(1)}x`],
-    ['dbm cycle within 1.3x of the floor (read floor + write floor)', floorPair.ratio <= 1.3,
-      `paired ${floorPair.ratio.toFixed(2)}x (${floorPair.bUs.toFixed(1)} vs ${floorPair.aUs.toFixed(1)} µs); table ${floorTable.toFixed(2)}x`],
-    ["'memory' cycle at least as fast as express-session's MemoryStore", memPair.ratio <= 1 && memVsExpress >= 1,
-      `table ${memVsExpress.toFixed(2)}x the ops/s; paired time ratio ${memPair.ratio.toFixed(2)} (${memPair.bUs.toFixed(1)} vs ${memPair.aUs.toFixed(1)} µs)`],
-    ['lost-update check: lock() ends at exactly 1600 (dbm and memory)', counts['wasm-session dbm, lock()'] === 1600 && counts["wasm-session 'memory', lock()"] === 1600,
-      `dbm ${counts['wasm-session dbm, lock()']}, memory ${counts["wasm-session 'memory', lock()"]}`],
+    [
+      `dbm cycle >= 50x session-file-store`,
+      vsFiles >= 50,
+      `${vsFiles.toFixed(1)}x (${us(hz(file, 2))} vs ${us(hz(file, 0))} µs); sync: 'commit' ${commitVsFiles.toFixed(1)}x`,
+    ],
+    [
+      'dbm cycle within 1.3x of the floor (read floor + write floor)',
+      floorPair.ratio <= 1.3,
+      `paired ${floorPair.ratio.toFixed(2)}x (${floorPair.bUs.toFixed(1)} vs ${floorPair.aUs.toFixed(1)} µs); table ${floorTable.toFixed(2)}x`,
+    ],
+    [
+      "'memory' cycle at least as fast as express-session's MemoryStore",
+      memPair.ratio <= 1 && memVsExpress >= 1,
+      `table ${memVsExpress.toFixed(2)}x the ops/s; paired time ratio ${memPair.ratio.toFixed(2)} (${memPair.bUs.toFixed(1)} vs ${memPair.aUs.toFixed(1)} µs)`,
+    ],
+    [
+      'lost-update check: lock() ends at exactly 1600 (dbm and memory)',
+      counts['wasm-session dbm, lock()'] === 1600 && counts["wasm-session 'memory', lock()"] === 1600,
+      `dbm ${counts['wasm-session dbm, lock()']}, memory ${counts["wasm-session 'memory', lock()"]}`,
+    ],
   ];
   console.log('\n### targets\n');
   console.log('| target | met | measured |');
   console.log('|---|---|---|');
   for (const [name, met, detail] of targets) console.log(`| ${name} | ${met ? 'met' : 'NOT MET'} | ${detail} |`);
-  console.log(`\nlock() costs ${(hz(locked, 0) / hz(locked, 1)).toFixed(2)}x the dbm cycle and ${(hz(locked, 2) / hz(locked, 3)).toFixed(2)}x the memory cycle.`);
+  console.log(
+    `\nlock() costs ${(hz(locked, 0) / hz(locked, 1)).toFixed(2)}x the dbm cycle and ${(hz(locked, 2) / hz(locked, 3)).toFixed(2)}x the memory cycle.`,
+  );
   if (sink === 0) console.log('(unreachable)');
 }
 

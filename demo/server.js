@@ -47,12 +47,14 @@ function page(session, flash) {
 <h1>wasm-session demo</h1>
 ${flash ? `<p><strong id="flash">${escapeHtml(flash)}</strong></p>` : ''}
 <p>Visits in this session: <strong id="visits">${visits}</strong></p>
-${user
+${
+  user
     ? `<p>Logged in as <strong id="user">${escapeHtml(user)}</strong></p>
 <form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>`
     : `<form method="post" action="/login">
 <label>Name <input id="name" name="name" required maxlength="40"></label>
-<button id="login" type="submit">Log in</button></form>`}
+<button id="login" type="submit">Log in</button></form>`
+}
 <dl>
 <dt>Session id</dt><dd><code id="session-id">${session.id}</code></dd>
 <dt>Created</dt><dd id="created">${session.created.toISOString()}</dd>
@@ -88,10 +90,16 @@ async function handle(req, res) {
   }
   if (req.method === 'GET' && url.pathname === '/session.json') {
     res.writeHead(200, { 'content-type': 'application/json' });
-    return res.end(JSON.stringify({
-      id: session.id, isNew: session.isNew, created: session.created, accessed: session.accessed,
-      visits: session.get('visits') ?? 0, user: session.get('user') ?? null,
-    }));
+    return res.end(
+      JSON.stringify({
+        id: session.id,
+        isNew: session.isNew,
+        created: session.created,
+        accessed: session.accessed,
+        visits: session.get('visits') ?? 0,
+        user: session.get('user') ?? null,
+      }),
+    );
   }
   if (req.method === 'GET' && url.pathname === '/') {
     session.set('visits', (session.get('visits') ?? 0) + 1);

@@ -35,7 +35,14 @@ class MapStore {
 
 const fakeResponse = () => {
   const headers = {};
-  return { headersSent: false, getHeader: (n) => headers[n], setHeader: (n, v) => { headers[n] = v; }, headers };
+  return {
+    headersSent: false,
+    getHeader: (n) => headers[n],
+    setHeader: (n, v) => {
+      headers[n] = v;
+    },
+    headers,
+  };
 };
 const options = { namespaceClass: MapStore, namespaceOptions: { prefix: 'app1:' } };
 
@@ -58,7 +65,11 @@ try {
   console.log(`lock() without store support: ${err.code}`);
 }
 try {
-  new Session({ headers: {} }, fakeResponse(), { namespaceClass: class Incomplete { async load() {} } });
+  new Session({ headers: {} }, fakeResponse(), {
+    namespaceClass: class Incomplete {
+      async load() {}
+    },
+  });
 } catch (err) {
   console.log(`incomplete store: ${err.message}`);
 }

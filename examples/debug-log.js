@@ -4,9 +4,20 @@ import { Writable } from 'node:stream';
 import { Session } from 'wasm-session';
 
 const lines = [];
-const logFile = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk).trimEnd()); done(); } });
+const logFile = new Writable({
+  write(chunk, _enc, done) {
+    lines.push(String(chunk).trimEnd());
+    done();
+  },
+});
 const headers = {};
-const res = { headersSent: false, getHeader: (n) => headers[n], setHeader: (n, v) => { headers[n] = v; } };
+const res = {
+  headersSent: false,
+  getHeader: (n) => headers[n],
+  setHeader: (n, v) => {
+    headers[n] = v;
+  },
+};
 const options = { type: 'memory', logFile };
 
 const s = await Session.open({ headers: {} }, res, options);

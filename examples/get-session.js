@@ -16,7 +16,13 @@ const config = {
   app_title: 'not a session option: ignored',
 };
 const headers = {};
-const res = { headersSent: false, getHeader: (n) => headers[n], setHeader: (n, v) => { headers[n] = v; } };
+const res = {
+  headersSent: false,
+  getHeader: (n) => headers[n],
+  setHeader: (n, v) => {
+    headers[n] = v;
+  },
+};
 const session = await getSession({ headers: {} }, res, config);
 session.set('hello', 'world');
 await session.save();

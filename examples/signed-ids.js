@@ -4,7 +4,14 @@ import { Session } from 'wasm-session';
 
 const fakeResponse = () => {
   const headers = {};
-  return { headersSent: false, getHeader: (n) => headers[n], setHeader: (n, v) => { headers[n] = v; }, headers };
+  return {
+    headersSent: false,
+    getHeader: (n) => headers[n],
+    setHeader: (n, v) => {
+      headers[n] = v;
+    },
+    headers,
+  };
 };
 
 const res = fakeResponse();

@@ -5,7 +5,13 @@ import { Session } from 'wasm-session';
 let now = Date.UTC(2030, 0, 1, 12, 0, 0);
 const options = { type: 'memory', timeout: 15 * 60, maxLifetime: 60 * 60, now: () => now };
 const headers = {};
-const res = { headersSent: false, getHeader: (n) => headers[n], setHeader: (n, v) => { headers[n] = v; } };
+const res = {
+  headersSent: false,
+  getHeader: (n) => headers[n],
+  setHeader: (n, v) => {
+    headers[n] = v;
+  },
+};
 
 const s = await Session.open({ headers: {} }, res, options);
 s.set('user', 'ann');

@@ -7,15 +7,29 @@ import { Session } from 'wasm-session';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'example-values-'));
 const headers = {};
-const res = { headersSent: false, getHeader: (n) => headers[n], setHeader: (n, v) => { headers[n] = v; } };
+const res = {
+  headersSent: false,
+  getHeader: (n) => headers[n],
+  setHeader: (n, v) => {
+    headers[n] = v;
+  },
+};
 const s = await Session.open({ headers: {} }, res, { dataDir });
 class Point {
-  constructor(x, y) { this.x = x; this.y = y; }
-  norm() { return Math.hypot(this.x, this.y); }
+  constructor(x, y) {
+    this.x = x;
+    this.y = y;
+  }
+  norm() {
+    return Math.hypot(this.x, this.y);
+  }
 }
 const values = {
   date: new Date(Date.UTC(2030, 0, 1)),
-  map: new Map([['a', 1], [2, 'b']]),
+  map: new Map([
+    ['a', 1],
+    [2, 'b'],
+  ]),
   set: new Set([1, 2, 3]),
   buffer: Buffer.from('bytes'),
   bigint: 2n ** 100n,
@@ -26,7 +40,11 @@ const values = {
 for (const [k, v] of Object.entries(values)) s.set(k, v);
 await s.save();
 
-const back = await Session.open({ headers: { cookie: headers['set-cookie'][0].split(';')[0] } }, { headersSent: false, getHeader() {}, setHeader() {} }, { dataDir });
+const back = await Session.open(
+  { headers: { cookie: headers['set-cookie'][0].split(';')[0] } },
+  { headersSent: false, getHeader() {}, setHeader() {} },
+  { dataDir },
+);
 for (const key of Object.keys(values)) {
   console.log(`${key}: ${inspect(back.get(key), { breakLength: Infinity })}`);
 }

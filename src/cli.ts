@@ -83,7 +83,9 @@ async function run(p: Parsed, out: (line: string) => void): Promise<number> {
     }
     if (p.command === 'check') {
       const r = await db.check();
-      out(`ok: ${r.keys} keys, ${r.pageCount} pages (dir ${r.pages.dir}, bucket ${r.pages.bucket}, overflow ${r.pages.overflow}, free-list ${r.pages.freelist}, free ${r.pages.free}), txid ${r.txid}, meta slots ${r.metaSlots.join('/')}`);
+      out(
+        `ok: ${r.keys} keys, ${r.pageCount} pages (dir ${r.pages.dir}, bucket ${r.pages.bucket}, overflow ${r.pages.overflow}, free-list ${r.pages.freelist}, free ${r.pages.free}), txid ${r.txid}, meta slots ${r.metaSlots.join('/')}`,
+      );
       return 0;
     }
     for await (const [keyBytes, value] of db.entries()) {
@@ -105,7 +107,11 @@ async function run(p: Parsed, out: (line: string) => void): Promise<number> {
   }
 }
 
-export async function main(argv: string[], out = (l: string) => process.stdout.write(l + '\n'), err = (l: string) => process.stderr.write(l + '\n')): Promise<number> {
+export async function main(
+  argv: string[],
+  out = (l: string) => process.stdout.write(`${l}\n`),
+  err = (l: string) => process.stderr.write(`${l}\n`),
+): Promise<number> {
   let parsed: Parsed;
   try {
     parsed = parse(argv);

@@ -23,7 +23,7 @@ function wantsHex(encoding: unknown): boolean {
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === 'object') return value.constructor?.name ?? 'object';
   return typeof value;
 }

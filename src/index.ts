@@ -4,5 +4,30 @@ export type { HashEncoding, BinaryLike, Md5Hash, IdSigner } from './crypto.js';
 export { WasmTrapError } from './errors.js';
 export { Dbm, DbmError, DbmCorruptError, LockTimeoutError, DbmClosedError, DbmReadOnlyError } from './dbm/index.js';
 export type { DbmOptions, DbmFlag, DbmKey, DbmTimes, DbmStat, DbmTransaction, CheckReport } from './dbm/index.js';
-export { Session, getSession, MAX_KEY_BYTES, DEFAULT_KEY, DEFAULT_LOCK_TIMEOUT, DbmNamespace, MemoryNamespace, SessionError, SessionCorruptError, generateId, isValidId } from './session/index.js';
-export type { SessionRequest, SessionResponse, SessionOptions, NormalizedSessionOptions, SessionType, SameSite, NamespaceManager, NamespaceClass, StoredSession, SessionChanges, SessionFile, SessionErrorCode } from './session/index.js';
+export {
+  Session,
+  getSession,
+  MAX_KEY_BYTES,
+  DEFAULT_KEY,
+  DEFAULT_LOCK_TIMEOUT,
+  DbmNamespace,
+  MemoryNamespace,
+  SessionError,
+  SessionCorruptError,
+  generateId,
+  isValidId,
+} from './session/index.js';
+export type {
+  SessionRequest,
+  SessionResponse,
+  SessionOptions,
+  NormalizedSessionOptions,
+  SessionType,
+  SameSite,
+  NamespaceManager,
+  NamespaceClass,
+  StoredSession,
+  SessionChanges,
+  SessionFile,
+  SessionErrorCode,
+} from './session/index.js';

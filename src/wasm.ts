@@ -51,8 +51,18 @@ interface CoreExports {
   recFind(base: number, used: number, hash: number, key: number, keyLen: number): number;
   recSize(base: number, off: number): number;
   recRemove(base: number, used: number, off: number): number;
-  recAppend(base: number, used: number, capacity: number, hash: number, key: number, keyLen: number,
-    flags: number, value: number, valueLen: number, ovfPage: number): number;
+  recAppend(
+    base: number,
+    used: number,
+    capacity: number,
+    hash: number,
+    key: number,
+    keyLen: number,
+    flags: number,
+    value: number,
+    valueLen: number,
+    ovfPage: number,
+  ): number;
   recIndex(base: number, used: number, out: number, max: number): number;
   recSplit(src: number, used: number, bit: number, dst0: number, dst1: number, out: number): void;
   recCheckHashes(base: number, used: number, depth: number, prefix: number, seedLo: number, seedHi: number): number;
@@ -122,7 +132,6 @@ function refreshViews(): void {
     dv = new DataView(core.memory.buffer);
   }
 }
-
 
 function readAsString(ptr: number): string {
   if (!ptr) return '?';
@@ -328,15 +337,15 @@ export function verifySignedHex(statesList: readonly Uint8Array[], signed: strin
 // allocate (alloc, or anything growing memory); callers use it at once.
 
 /** Wraps a core export so that a trap becomes a WasmTrapError naming it. */
-function guarded<F extends (...args: number[]) => number | void>(name: keyof CoreExports): F {
-  const fn = core[name] as unknown as (...args: number[]) => number | void;
-  return function (a?: number, b?: number, c?: number, d?: number, e?: number, f?: number, g?: number, h?: number, i?: number, j?: number) {
+function guarded<F extends (...args: number[]) => unknown>(name: keyof CoreExports): F {
+  const fn = core[name] as unknown as (...args: number[]) => unknown;
+  return ((a?: number, b?: number, c?: number, d?: number, e?: number, f?: number, g?: number, h?: number, i?: number, j?: number) => {
     try {
       return fn(a!, b!, c!, d!, e!, f!, g!, h!, i!, j!);
     } catch (err) {
       trap(name, err);
     }
-  } as F;
+  }) as F;
 }
 
 export const PAGE_HEADER: number = core.PAGE_HEADER.value;
@@ -446,7 +455,8 @@ export const keyHash = guarded<(key: number, keyLen: number, seedLo: number, see
 export const pageInit = guarded<(p: number, pageSize: number, type: number, aux: number, pageNo: number, txid: number) => void>('pageInit');
 export const pageRestamp = guarded<(p: number, pageNo: number, txid: number) => void>('pageRestamp');
 export const pageSeal = guarded<(p: number, pageSize: number, seedLo: number, seedHi: number) => void>('pageSeal');
-export const pageVerify = guarded<(p: number, pageSize: number, pageNo: number, seedLo: number, seedHi: number, maxTxid: number, type: number) => number>('pageVerify');
+export const pageVerify =
+  guarded<(p: number, pageSize: number, pageNo: number, seedLo: number, seedHi: number, maxTxid: number, type: number) => number>('pageVerify');
 export const maxKeyBytes = guarded<(pageSize: number) => number>('maxKeyBytes');
 export const maxInlineRecord = guarded<(pageSize: number) => number>('maxInlineRecord');
 export const metaSeal = guarded<(p: number, pageSize: number) => void>('metaSeal');
@@ -455,8 +465,21 @@ export const validateRecords = guarded<(base: number, used: number, count: numbe
 export const recFind = guarded<(base: number, used: number, hash: number, key: number, keyLen: number) => number>('recFind');
 export const recSize = guarded<(base: number, off: number) => number>('recSize');
 export const recRemove = guarded<(base: number, used: number, off: number) => number>('recRemove');
-export const recAppend = guarded<(base: number, used: number, capacity: number, hash: number, key: number, keyLen: number,
-  flags: number, value: number, valueLen: number, ovfPage: number) => number>('recAppend');
+export const recAppend =
+  guarded<
+    (
+      base: number,
+      used: number,
+      capacity: number,
+      hash: number,
+      key: number,
+      keyLen: number,
+      flags: number,
+      value: number,
+      valueLen: number,
+      ovfPage: number,
+    ) => number
+  >('recAppend');
 export const recIndex = guarded<(base: number, used: number, out: number, max: number) => number>('recIndex');
 export const recCheckHashes = guarded<(base: number, used: number, depth: number, prefix: number, seedLo: number, seedHi: number) => number>('recCheckHashes');
 const recSplitRaw = guarded<(src: number, used: number, bit: number, dst0: number, dst1: number, out: number) => void>('recSplit');

@@ -48,8 +48,14 @@ describe('cli: wasm-session dbm check|stat|dump', () => {
     assert.ok(lines.includes("0xff0001\t'binary key'"));
 
     const json = run('dbm', 'dump', file, '--json');
-    const records = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(records.find((r) => r.key === 'key9'), { key: 'key9', value: { n: 9, tags: ['a'] } });
+    const records = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      records.find((r) => r.key === 'key9'),
+      { key: 'key9', value: { n: 9, tags: ['a'] } },
+    );
     assert.equal(new Set(records.map((r) => r.key)).size, 302);
 
     const raw = run('dbm', 'dump', file, '--raw');

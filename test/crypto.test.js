@@ -7,7 +7,6 @@ import { rng, SEED } from './fixtures/random.js';
 const nodeMd5 = (data) => crypto.createHash('md5').update(data).digest('hex');
 const nodeHmac = (key, data) => crypto.createHmac('md5', key).update(data).digest('hex');
 
-
 function randomBytes(rand, n) {
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = Math.floor(rand() * 256);
@@ -33,7 +32,7 @@ describe('md5: RFC 1321 appendix A.5 test suite', () => {
     ['12345678901234567890123456789012345678901234567890123456789012345678901234567890', '57edf4a22be3c955ac49da2e2107b67a'],
   ];
   for (const [input, expected] of vectors) {
-    it(`MD5(${JSON.stringify(input.length > 20 ? input.slice(0, 20) + '…' : input)})`, () => {
+    it(`MD5(${JSON.stringify(input.length > 20 ? `${input.slice(0, 20)}…` : input)})`, () => {
       assert.equal(md5(input), expected);
       assert.equal(md5(Buffer.from(input)), expected);
       assert.equal(Buffer.from(md5(input, 'buffer')).toString('hex'), expected);
@@ -81,7 +80,7 @@ describe(`md5 and hmacMd5 against node:crypto (seed ${SEED})`, () => {
     for (let n = 0; n <= 300; n++) {
       const data = randomBytes(rand, n);
       const h = createMd5();
-      for (let off = 0; off < n;) {
+      for (let off = 0; off < n; ) {
         const size = Math.min(n - off, Math.floor(rand() * 80));
         h.update(data.subarray(off, off + size));
         off += size;
@@ -105,7 +104,7 @@ describe(`md5 and hmacMd5 against node:crypto (seed ${SEED})`, () => {
       assert.equal(md5(data), expected);
       const rand = rng(SEED + size);
       const h = createMd5();
-      for (let off = 0; off < size;) {
+      for (let off = 0; off < size; ) {
         const chunk = Math.min(size - off, 1 + Math.floor(rand() * 200_000));
         h.update(data.subarray(off, off + chunk));
         off += chunk;
@@ -124,7 +123,14 @@ describe(`md5 and hmacMd5 against node:crypto (seed ${SEED})`, () => {
       const h = createMd5();
       h.update(s.slice(0, n >> 1)).update(s.slice(n >> 1));
       // Splitting may cut a surrogate pair; node:crypto encodes halves the same way.
-      assert.equal(h.digest(), crypto.createHash('md5').update(s.slice(0, n >> 1)).update(s.slice(n >> 1)).digest('hex'));
+      assert.equal(
+        h.digest(),
+        crypto
+          .createHash('md5')
+          .update(s.slice(0, n >> 1))
+          .update(s.slice(n >> 1))
+          .digest('hex'),
+      );
     }
   });
 
@@ -142,10 +148,10 @@ describe(`md5 and hmacMd5 against node:crypto (seed ${SEED})`, () => {
     const inputs = Array.from({ length: 8 }, () => randomBytes(rand, 1000));
     const hashers = inputs.map(() => createMd5());
     for (let off = 0; off < 1000; off += 77) {
-      hashers.forEach((h, i) => h.update(inputs[i].subarray(off, off + 77)));
+      for (const [i, h] of hashers.entries()) h.update(inputs[i].subarray(off, off + 77));
       md5('interleaved one-shot'); // must not disturb the open contexts
     }
-    hashers.forEach((h, i) => assert.equal(h.digest(), nodeMd5(inputs[i])));
+    for (const [i, h] of hashers.entries()) assert.equal(h.digest(), nodeMd5(inputs[i]));
   });
 });
 
@@ -233,11 +239,29 @@ describe('createIdSigner', () => {
     const signer = createIdSigner('s3cret');
     const signed = signer.sign(id);
     const bad = [
-      '', 'x', signed.slice(0, 31), signed.slice(0, 32), signed.slice(0, 63), signed + 'x', signed.slice(1),
-      'z'.repeat(64), '\u0000'.repeat(64), '😀'.repeat(40), 'g' + signed.slice(1),
-      ' ' + signed, signed + ' ', signed.slice(0, 32) + '../../etc/passwd',
-      'a'.repeat(100_000), '€'.repeat(MAX_SIGNED_ID_BYTES),
-      undefined, null, 12345, {}, [], Buffer.from(signed), Symbol('x'),
+      '',
+      'x',
+      signed.slice(0, 31),
+      signed.slice(0, 32),
+      signed.slice(0, 63),
+      `${signed}x`,
+      signed.slice(1),
+      'z'.repeat(64),
+      '\u0000'.repeat(64),
+      '😀'.repeat(40),
+      `g${signed.slice(1)}`,
+      ` ${signed}`,
+      `${signed} `,
+      `${signed.slice(0, 32)}../../etc/passwd`,
+      'a'.repeat(100_000),
+      '€'.repeat(MAX_SIGNED_ID_BYTES),
+      undefined,
+      null,
+      12345,
+      {},
+      [],
+      Buffer.from(signed),
+      Symbol('x'),
     ];
     for (const value of bad) assert.equal(signer.unsign(value), false, String(typeof value === 'string' ? value.slice(0, 40) : typeof value));
   });
@@ -246,7 +270,7 @@ describe('createIdSigner', () => {
     const signer = createIdSigner('s3cret');
     const longest = 'x'.repeat(MAX_SIGNED_ID_BYTES);
     assert.equal(signer.unsign(signer.sign(longest)), longest);
-    assert.throws(() => signer.sign(longest + 'x'), RangeError);
+    assert.throws(() => signer.sign(`${longest}x`), RangeError);
     assert.throws(() => signer.sign('€'.repeat(MAX_SIGNED_ID_BYTES / 2)), RangeError);
   });
 

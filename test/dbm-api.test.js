@@ -13,7 +13,7 @@ const fileHash = (file) => crypto.createHash('sha256').update(fs.readFileSync(fi
 /** The bytes of pages 2.. of a file: everything but the two meta slots. */
 const dataPages = (file, pageSize) => fs.readFileSync(file).subarray(2 * pageSize);
 
-describe('dbm API', function () {
+describe('dbm API', () => {
   let tmp;
   let n = 0;
   const fresh = () => tmp.file(`db${++n}.dbm`);
@@ -326,8 +326,14 @@ describe('dbm API', function () {
         emptyString: '',
         date: new Date('2024-02-29T12:34:56.789Z'),
         preEpochDate: new Date(-1e12),
-        map: new Map([['a', 1], ['b', { c: [1, 2] }]]),
-        mapWithNonStringKeys: new Map([[1, 'one'], [true, 'yes']]),
+        map: new Map([
+          ['a', 1],
+          ['b', { c: [1, 2] }],
+        ]),
+        mapWithNonStringKeys: new Map([
+          [1, 'one'],
+          [true, 'yes'],
+        ]),
         set: new Set([1, 'two', 3]),
         buffer: Buffer.from([0, 1, 2, 255]),
         emptyBuffer: Buffer.alloc(0),
@@ -355,7 +361,7 @@ describe('dbm API', function () {
       assert.equal(await db.has('missing'), false);
     });
 
-    it("raw stores bytes and strings as given and refuses other values", async () => {
+    it('raw stores bytes and strings as given and refuses other values', async () => {
       const file = fresh();
       const db = await openDb(file, { flag: 'c', codec: 'raw' });
       await db.set('bytes', new Uint8Array([1, 2, 3]));
@@ -442,7 +448,10 @@ describe('dbm API', function () {
           await assert.rejects(db.get(key), RangeError);
           await assert.rejects(db.has(key), RangeError);
           await assert.rejects(db.delete(key), RangeError);
-          await assert.rejects(db.transaction((tx) => tx.set(key, 1)), RangeError);
+          await assert.rejects(
+            db.transaction((tx) => tx.set(key, 1)),
+            RangeError,
+          );
         }
         assert.equal(db.size, 3);
         assert.equal((await db.check()).keys, 3);
@@ -530,20 +539,31 @@ describe('dbm API', function () {
 
     // The meta page holds the times, so touching a session rewrites only it.
     for (const [what, build] of [
-      ['an inline database', async (db) => { await db.set('a', 1); }],
-      ['a hashed database with overflow runs', async (db) => {
-        await db.transaction((tx) => {
-          for (let i = 0; i < 400; i++) tx.set(`k${i}`, 'v'.repeat(i % 50 === 0 ? 3000 : 20));
-        });
-      }],
-      ['a database whose free list spilled to FREELIST pages', async (db) => {
-        await db.transaction((tx) => {
-          for (let i = 0; i < 300; i++) tx.set(`big${i}`, 'x'.repeat(1500));
-        });
-        await db.transaction((tx) => {
-          for (let i = 0; i < 300; i += 2) tx.delete(`big${i}`);
-        });
-      }],
+      [
+        'an inline database',
+        async (db) => {
+          await db.set('a', 1);
+        },
+      ],
+      [
+        'a hashed database with overflow runs',
+        async (db) => {
+          await db.transaction((tx) => {
+            for (let i = 0; i < 400; i++) tx.set(`k${i}`, 'v'.repeat(i % 50 === 0 ? 3000 : 20));
+          });
+        },
+      ],
+      [
+        'a database whose free list spilled to FREELIST pages',
+        async (db) => {
+          await db.transaction((tx) => {
+            for (let i = 0; i < 300; i++) tx.set(`big${i}`, 'x'.repeat(1500));
+          });
+          await db.transaction((tx) => {
+            for (let i = 0; i < 300; i += 2) tx.delete(`big${i}`);
+          });
+        },
+      ],
     ]) {
       it(`touch() and setTimes() write no data page of ${what}`, async () => {
         const file = fresh();
@@ -581,7 +601,10 @@ describe('dbm API', function () {
         assert.equal(tx.delete('x'), false);
         assert.equal(tx.size, 2);
         assert.deepEqual(tx.keys().sort(), ['a', 'b']);
-        assert.deepEqual(tx.entries().sort(), [['a', 1], ['b', 2]]);
+        assert.deepEqual(tx.entries().sort(), [
+          ['a', 1],
+          ['b', 2],
+        ]);
         tx.setRaw('c', tx.getRaw('a'));
         return 'done';
       });
@@ -595,7 +618,9 @@ describe('dbm API', function () {
       await (await Dbm.open(file, { flag: 'c' })).close();
       const db = await openDb(file, { flag: 'w' });
       let timerFired = false;
-      const timer = setTimeout(() => { timerFired = true; }, 0);
+      const timer = setTimeout(() => {
+        timerFired = true;
+      }, 0);
       await db.set('a', 1);
       for (let i = 0; i < 50; i++) await db.set(`k${i}`, i);
       assert.equal(await db.get('k49'), 49);
@@ -665,14 +690,17 @@ describe('dbm API', function () {
         });
         const before = fileHash(file);
         const boom = new Error('boom');
-        await assert.rejects(db.transaction(async (tx) => {
-          for (let i = 0; i < 100; i++) tx.set(`k${i}`, -i);
-          for (let i = 100; i < 400; i++) tx.set(`n${i}`, 'x'.repeat(i));
-          tx.delete('k5');
-          tx.setTimes({ accessed: 1 });
-          if (how !== 'synchronously') await sleep(1);
-          throw boom;
-        }), (err) => err === boom);
+        await assert.rejects(
+          db.transaction(async (tx) => {
+            for (let i = 0; i < 100; i++) tx.set(`k${i}`, -i);
+            for (let i = 100; i < 400; i++) tx.set(`n${i}`, 'x'.repeat(i));
+            tx.delete('k5');
+            tx.setTimes({ accessed: 1 });
+            if (how !== 'synchronously') await sleep(1);
+            throw boom;
+          }),
+          (err) => err === boom,
+        );
         assert.equal(fileHash(file), before);
         assert.equal(db.size, 100);
         assert.equal(await db.get('k5'), 5);
@@ -725,7 +753,10 @@ describe('dbm API', function () {
       assert.deepEqual(keys.sort(), [...expected.keys()].sort());
       const values = [];
       for await (const v of db.values()) values.push(v);
-      assert.deepEqual(values.sort((a, b) => a - b), [...expected.values()]);
+      assert.deepEqual(
+        values.sort((a, b) => a - b),
+        [...expected.values()],
+      );
       const pairs = new Map();
       for await (const [k, v] of db) pairs.set(k, v);
       assert.deepEqual(pairs, expected);
@@ -780,7 +811,18 @@ describe('dbm API', function () {
       const db = await openDb(file, { flag: 'c', pageSize: 1024, codec: 'raw' });
       let stat = await db.stat();
       assert.deepEqual(
-        { path: stat.path, pageSize: stat.pageSize, pageCount: stat.pageCount, fileBytes: stat.fileBytes, keyCount: stat.keyCount, mode: stat.mode, depth: stat.depth, dirLevels: stat.dirLevels, freePages: stat.freePages, codec: stat.codec },
+        {
+          path: stat.path,
+          pageSize: stat.pageSize,
+          pageCount: stat.pageCount,
+          fileBytes: stat.fileBytes,
+          keyCount: stat.keyCount,
+          mode: stat.mode,
+          depth: stat.depth,
+          dirLevels: stat.dirLevels,
+          freePages: stat.freePages,
+          codec: stat.codec,
+        },
         { path: file, pageSize: 1024, pageCount: 2, fileBytes: 2048, keyCount: 0, mode: 'inline', depth: 0, dirLevels: 0, freePages: 0, codec: 'raw' },
       );
       await db.transaction((tx) => {

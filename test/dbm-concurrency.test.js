@@ -81,12 +81,13 @@ describe(`dbm concurrency (seed ${SEED})`, function () {
     const a = await open(file, { flag: 'c' });
     const b = await open(file, { flag: 'w' });
     const rounds = LONG ? 2000 : 300;
-    const bump = (db, who) => db.transaction(async (tx) => {
-      const total = tx.get('total') ?? 0;
-      await new Promise((resolve) => setImmediate(resolve));
-      tx.set('total', total + 1);
-      tx.set(who, (tx.get(who) ?? 0) + 1);
-    });
+    const bump = (db, who) =>
+      db.transaction(async (tx) => {
+        const total = tx.get('total') ?? 0;
+        await new Promise((resolve) => setImmediate(resolve));
+        tx.set('total', total + 1);
+        tx.set(who, (tx.get(who) ?? 0) + 1);
+      });
     const loop = async (db, who) => {
       for (let i = 0; i < rounds; i++) await bump(db, who);
     };
@@ -106,7 +107,12 @@ describe(`dbm concurrency (seed ${SEED})`, function () {
     assert.equal(await holder.nextLine(30_000), 'locked', holder.stderr);
 
     const t0 = Date.now();
-    const [err, lateness] = await measuringLateness(() => db.set('x', 1).then(() => null, (e) => e));
+    const [err, lateness] = await measuringLateness(() =>
+      db.set('x', 1).then(
+        () => null,
+        (e) => e,
+      ),
+    );
     const waited = Date.now() - t0;
     assert.ok(err instanceof LockTimeoutError, err);
     assert.equal(err.mode, 'exclusive');
@@ -158,7 +164,10 @@ describe(`dbm concurrency (seed ${SEED})`, function () {
     await h1.lock();
     const t0 = Date.now();
     await assert.rejects(h2.set('x', 1), LockTimeoutError);
-    await assert.rejects(h2.transaction((tx) => tx.set('x', 1)), LockTimeoutError);
+    await assert.rejects(
+      h2.transaction((tx) => tx.set('x', 1)),
+      LockTimeoutError,
+    );
     await assert.rejects(h2.get('x'), LockTimeoutError);
     assert.ok(Date.now() - t0 >= 850, `three 300 ms timeouts took ${Date.now() - t0} ms`);
     await h1.unlock();

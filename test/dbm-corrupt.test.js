@@ -122,7 +122,9 @@ describe(`dbm corrupt input (seed ${SEED}, ${CASES_PER_BASE} cases per file shap
       outcomes[key] = (outcomes[key] ?? 0) + 1;
       // With a matching checksum a changed record is undetectable: a wrong
       // answer is then the file's content, but any other error is a bug.
-      const ok = result.outcome === 'intact' || result.outcome === 'corrupt' ||
+      const ok =
+        result.outcome === 'intact' ||
+        result.outcome === 'corrupt' ||
         (result.outcome === 'empty' && c.damage.length === 0) ||
         ((result.outcome === 'wrong' || result.outcome === 'undecodable') && c.damage.kind === 'sealedFlip');
       if (!ok) failures.push(`case ${c.i} (${c.base}, ${JSON.stringify(c.damage)}): ${result.outcome}: ${result.detail}`);
@@ -132,7 +134,10 @@ describe(`dbm corrupt input (seed ${SEED}, ${CASES_PER_BASE} cases per file shap
     assert.deepEqual(failures, []);
     // Both outcomes must occur for every shape, or the damage missed the point.
     for (const base of bases) {
-      const of = (outcome) => Object.entries(outcomes).filter(([k]) => k.startsWith(`${base.name}/`) && k.endsWith(`/${outcome}`)).reduce((n, [, v]) => n + v, 0);
+      const of = (outcome) =>
+        Object.entries(outcomes)
+          .filter(([k]) => k.startsWith(`${base.name}/`) && k.endsWith(`/${outcome}`))
+          .reduce((n, [, v]) => n + v, 0);
       assert.ok(of('corrupt') > 0, `${base.name}: no case was detected as corrupt`);
       assert.ok(of('intact') > 0, `${base.name}: no case read back intact`);
     }

@@ -43,7 +43,9 @@ describe(`dbm crash torture: SIGKILL (seed ${SEED}, ${LANES.length * KILLS_PER_L
   it('after every kill the file is sound and holds the last acknowledged commit or the one in flight', async () => {
     const results = await Promise.all(LANES.map((lane, i) => runLane(tmp.file(`lane${i}.dbm`), lane, SEED + i)));
     const total = (key) => results.reduce((n, r) => n + r[key], 0);
-    console.log(`      ${total('kills')} kills, ${total('commits')} commits acknowledged, in-flight commit found on disk ${total('inFlightLanded')} times, killed before 'ready' ${total('beforeReady')} times`);
+    console.log(
+      `      ${total('kills')} kills, ${total('commits')} commits acknowledged, in-flight commit found on disk ${total('inFlightLanded')} times, killed before 'ready' ${total('beforeReady')} times`,
+    );
     for (const r of results) {
       assert.equal(r.kills, KILLS_PER_LANE);
       // The kills must land between and inside commits, not only at start-up.
@@ -83,8 +85,7 @@ describe(`dbm crash torture: SIGKILL (seed ${SEED}, ${LANES.length * KILLS_PER_L
       try {
         await db.check();
         const onDisk = (await db.get(COUNTER)) ?? 0;
-        assert.ok(onDisk === lastAck || onDisk === lastAck + 1,
-          `kill ${kill}: the file holds commit ${onDisk}; the last acknowledged was ${lastAck}`);
+        assert.ok(onDisk === lastAck || onDisk === lastAck + 1, `kill ${kill}: the file holds commit ${onDisk}; the last acknowledged was ${lastAck}`);
         if (onDisk === lastAck + 1) stats.inFlightLanded++;
         const expected = replay.advanceTo(onDisk);
         const actual = await readAll(db);
@@ -98,7 +99,7 @@ describe(`dbm crash torture: SIGKILL (seed ${SEED}, ${LANES.length * KILLS_PER_L
     return stats;
   }
 
-  it("a process killed inside a transaction releases its lock, and its changes are not committed", async () => {
+  it('a process killed inside a transaction releases its lock, and its changes are not committed', async () => {
     const file = tmp.file('holder.dbm');
     const db = await Dbm.open(file, { flag: 'c', lockTimeout: 300 });
     await db.set('committed', 1);
@@ -137,34 +138,52 @@ describe(`dbm fault injection through the io option (seed ${SEED})`, function ()
   const SCRIPT = [
     ['set small', (db, m) => set(db, m, 'a', 'x'.repeat(10))],
     ['set overflow', (db, m) => set(db, m, 'big', 'y'.repeat(3000))],
-    ['transaction of 200 keys', (db, m) => db.transaction((tx) => {
-      for (let i = 0; i < 200; i++) {
-        tx.set(`k${i}`, i % 20 === 0 ? 'z'.repeat(900) : i);
-        m.set(`k${i}`, i % 20 === 0 ? 'z'.repeat(900) : i);
-      }
-    })],
-    ['transaction of big values', (db, m) => db.transaction((tx) => {
-      for (let i = 0; i < 120; i++) {
-        tx.set(`v${i}`, 'w'.repeat(700));
-        m.set(`v${i}`, 'w'.repeat(700));
-      }
-    })],
-    ['delete every other big value', (db, m) => db.transaction((tx) => {
-      for (let i = 0; i < 120; i += 2) {
-        tx.delete(`v${i}`);
-        m.delete(`v${i}`);
-      }
-    })],
-    ['delete', async (db, m) => {
-      assert.equal(await db.delete('k7'), true);
-      m.delete('k7');
-    }],
+    [
+      'transaction of 200 keys',
+      (db, m) =>
+        db.transaction((tx) => {
+          for (let i = 0; i < 200; i++) {
+            tx.set(`k${i}`, i % 20 === 0 ? 'z'.repeat(900) : i);
+            m.set(`k${i}`, i % 20 === 0 ? 'z'.repeat(900) : i);
+          }
+        }),
+    ],
+    [
+      'transaction of big values',
+      (db, m) =>
+        db.transaction((tx) => {
+          for (let i = 0; i < 120; i++) {
+            tx.set(`v${i}`, 'w'.repeat(700));
+            m.set(`v${i}`, 'w'.repeat(700));
+          }
+        }),
+    ],
+    [
+      'delete every other big value',
+      (db, m) =>
+        db.transaction((tx) => {
+          for (let i = 0; i < 120; i += 2) {
+            tx.delete(`v${i}`);
+            m.delete(`v${i}`);
+          }
+        }),
+    ],
+    [
+      'delete',
+      async (db, m) => {
+        assert.equal(await db.delete('k7'), true);
+        m.delete('k7');
+      },
+    ],
     ['replace overflow', (db, m) => set(db, m, 'big', 'q'.repeat(5000))],
     ['touch', (db) => db.touch(42)],
-    ['clear', async (db, m) => {
-      await db.clear();
-      m.clear();
-    }],
+    [
+      'clear',
+      async (db, m) => {
+        await db.clear();
+        m.clear();
+      },
+    ],
     ['set after clear', (db, m) => set(db, m, 'again', [1, 2, 3])],
   ];
 
@@ -242,7 +261,11 @@ describe(`dbm fault injection through the io option (seed ${SEED})`, function ()
     throw new Error('the script never got through');
   }
 
-  for (const [mode, code] of [['EIO', 'EIO'], ['ENOSPC', 'ENOSPC'], ['short', 'EIO']]) {
+  for (const [mode, code] of [
+    ['EIO', 'EIO'],
+    ['ENOSPC', 'ENOSPC'],
+    ['short', 'EIO'],
+  ]) {
     for (const pageSize of [512, 4096]) {
       it(`a write that fails with ${mode} at any position (${pageSize}-byte pages) rejects its operation and keeps the committed state`, async () => {
         const positions = await everyPosition(pageSize, 'none', (at) => ({ failWriteAt: at, mode }), code);
@@ -295,9 +318,12 @@ describe(`dbm fault injection through the io option (seed ${SEED})`, function ()
     const sizeBefore = fs.statSync(file).size;
     const io = faultyIO({ failWriteAt: 1, mode: 'ENOSPC' });
     const failing = await Dbm.open(file, { flag: 'w', io });
-    await assert.rejects(failing.transaction((tx) => {
-      for (let i = 0; i < 300; i++) tx.set(`n${i}`, 'x'.repeat(i));
-    }), { code: 'ENOSPC' });
+    await assert.rejects(
+      failing.transaction((tx) => {
+        for (let i = 0; i < 300; i++) tx.set(`n${i}`, 'x'.repeat(i));
+      }),
+      { code: 'ENOSPC' },
+    );
     await failing.close();
     assert.equal(fs.statSync(file).size, sizeBefore);
     const model = new Map(Array.from({ length: 300 }, (_, i) => [`k${i}`, i]));

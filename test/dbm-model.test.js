@@ -61,7 +61,7 @@ async function runModel(file, pageSize, codec, seed) {
     if (r < 0.98) return randInt(rand, pageSize, 3 * pageSize); // overflow runs
     return randInt(rand, 3 * pageSize, 8 * pageSize);
   };
-  const valueOf = (size) => makeValue(rand, codec, size);
+  const valueOfSize = (size) => makeValue(rand, codec, size);
 
   /** Compares everything: every model key by get/has, full iteration, size, check(). */
   async function verifyAll(handle, where) {
@@ -110,7 +110,7 @@ async function runModel(file, pageSize, codec, seed) {
     const n = pageSize === 512 ? 40000 : pageSize === 4096 ? 8000 : 3000;
     await db.transaction((tx) => {
       for (let i = 0; i < n; i++) {
-        const v = valueOf(i % 5);
+        const v = valueOfSize(i % 5);
         tx.set(`bulk${i}`, v);
         model.set(`bulk${i}`, v);
       }
@@ -124,7 +124,7 @@ async function runModel(file, pageSize, codec, seed) {
     const size = pageSize === 65536 ? 2 * pageSize : 2 * (pageSize - 32) - 10;
     await db.transaction((tx) => {
       for (let i = 0; i < n; i++) {
-        const v = valueOf(size);
+        const v = valueOfSize(size);
         tx.set(`big${i}`, v);
         model.set(`big${i}`, v);
       }
@@ -157,7 +157,7 @@ async function runModel(file, pageSize, codec, seed) {
     const r = rand();
     if (r < 0.45) {
       const k = keyOf();
-      const v = valueOf(sizeOf());
+      const v = valueOfSize(sizeOf());
       await db.set(k, v);
       model.set(k, v);
     } else if (r < 0.65) {
@@ -190,7 +190,7 @@ async function runModel(file, pageSize, codec, seed) {
         const r = rand();
         const k = keyOf();
         if (r < 0.55) {
-          const v = valueOf(sizeOf());
+          const v = valueOfSize(sizeOf());
           tx.set(k, v);
           staged.set(k, v);
         } else if (r < 0.85) {
@@ -222,7 +222,7 @@ async function runModel(file, pageSize, codec, seed) {
   db = await Dbm.open(file, { flag: 'w' });
   await verifyAll(db, 'reopened read-write');
   // One more write after reopening, so a fresh handle's first commit is covered.
-  await db.set('last', valueOf(10));
+  await db.set('last', valueOfSize(10));
   model.set('last', await db.get('last'));
   await db.close();
   const ro = await Dbm.open(file, { flag: 'r', cacheSize: 8 * pageSize });

@@ -27,7 +27,7 @@ function countingIO() {
   return io;
 }
 
-const keyOf = (i) => `session:${i}:${(i * 2654435761 >>> 0).toString(36)}`;
+const keyOf = (i) => `session:${i}:${((i * 2654435761) >>> 0).toString(36)}`;
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe(`dbm scale: ${KEYS.toLocaleString('en')} keys (seed ${SEED})`, function () {
@@ -70,7 +70,9 @@ describe(`dbm scale: ${KEYS.toLocaleString('en')} keys (seed ${SEED})`, function
       assert.equal(report.keys, KEYS);
       const stat = await db.stat();
       freeBytes = report.pages.free * stat.pageSize;
-      console.log(`      built in ${buildMs} ms; ${stat.pageCount} pages: ${JSON.stringify(report.pages)}; depth ${stat.depth}, ${stat.dirLevels} DIR level(s)`);
+      console.log(
+        `      built in ${buildMs} ms; ${stat.pageCount} pages: ${JSON.stringify(report.pages)}; depth ${stat.depth}, ${stat.dirLevels} DIR level(s)`,
+      );
     } finally {
       await db.close();
     }

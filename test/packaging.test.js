@@ -20,7 +20,9 @@ function makeConsumer() {
 
 describe('packaging', () => {
   let dir;
-  before(() => { dir = makeConsumer(); });
+  before(() => {
+    dir = makeConsumer();
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const expected = { md5: '900150983cd24fb0d6963f7d28e17f72', sameExport: true, unsign: 'an-id' };
@@ -40,7 +42,20 @@ describe('packaging', () => {
   it('ships TypeScript types that accept correct use and reject misuse', function () {
     this.timeout(120000);
     const tsc = path.join(root, 'node_modules/.bin/tsc');
-    const common = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--typeRoots', path.join(root, 'node_modules/@types')];
+    const common = [
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--types',
+      'node',
+      '--typeRoots',
+      path.join(root, 'node_modules/@types'),
+    ];
     const good = spawnSync(tsc, [...common, 'consumer.ts'], { cwd: dir, encoding: 'utf8' });
     assert.equal(good.status, 0, good.stdout + good.stderr);
     const bad = spawnSync(tsc, [...common, 'consumer-bad.ts'], { cwd: dir, encoding: 'utf8' });
@@ -56,10 +71,20 @@ describe('packaging', () => {
     const bytes = Uint8Array.from([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 7, 5, 1, 1, 102, 0, 0, 10, 5, 1, 3, 0, 0, 11]);
     const { f } = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
     let caught;
-    try { f(); } catch (err) { caught = err; }
+    try {
+      f();
+    } catch (err) {
+      caught = err;
+    }
     assert.ok(caught instanceof WebAssembly.RuntimeError);
-    assert.throws(() => trap('md5', caught), (err) => err instanceof WasmTrapError && err.operation === 'md5' && /trap in md5/.test(err.message) && err.cause === caught);
+    assert.throws(
+      () => trap('md5', caught),
+      (err) => err instanceof WasmTrapError && err.operation === 'md5' && /trap in md5/.test(err.message) && err.cause === caught,
+    );
     const other = new TypeError('not a trap');
-    assert.throws(() => trap('md5', other), (err) => err === other);
+    assert.throws(
+      () => trap('md5', other),
+      (err) => err === other,
+    );
   });
 });

@@ -31,8 +31,16 @@ describe('demo in headless Chromium', function () {
     browser = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   after(async () => {
@@ -42,7 +50,7 @@ describe('demo in headless Chromium', function () {
   });
 
   it('counts visits, logs in under a new id, logs out into a new session; the stored cookie is HttpOnly, SameSite=Lax, Path=/', async () => {
-    const page = browser.pages()[0] ?? await browser.newPage();
+    const page = browser.pages()[0] ?? (await browser.newPage());
     await page.goto(`${demo.url}/`);
     assert.equal(await page.textContent('#visits'), '1');
     const firstId = await page.textContent('#session-id');

@@ -13,8 +13,10 @@ import { Children, CookieJar, FIXTURES, SEED, rng, startServer, tmpDir } from '.
 const SERVER = path.join(FIXTURES, 'server.js');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const post = (url, cookie, steps, options) =>
-  fetch(url, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ steps, options }) })
-    .then(async (r) => ({ status: r.status, json: await r.json() }));
+  fetch(url, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ steps, options }) }).then(async (r) => ({
+    status: r.status,
+    json: await r.json(),
+  }));
 
 describe(`Session concurrency across processes (dbm, seed ${SEED})`, function () {
   this.timeout(120000);
@@ -44,7 +46,9 @@ describe(`Session concurrency across processes (dbm, seed ${SEED})`, function ()
   it('without lock(), requests in different processes changing different keys all keep their changes', async () => {
     const rand = rng(SEED);
     // Each writer loads, waits a random while (so loads and saves interleave), sets its own key, saves.
-    const writers = Array.from({ length: 12 }, (_, i) => post(servers[i % 3].url, cookie, [['sleep', Math.floor(rand() * 150)], ['set', `k${i}`, i], ['save']]));
+    const writers = Array.from({ length: 12 }, (_, i) =>
+      post(servers[i % 3].url, cookie, [['sleep', Math.floor(rand() * 150)], ['set', `k${i}`, i], ['save']]),
+    );
     const results = await Promise.all(writers);
     for (const r of results) assert.equal(r.status, 200, JSON.stringify(r.json));
     const keys = (await post(servers[1].url, cookie, [['keys']])).json.results[0];
@@ -112,12 +116,14 @@ describe('Session concurrency in one process (memory and dbm)', function () {
         const jar = new CookieJar(server.url);
         await jar.request('/', { method: 'POST', body: { steps: [['set', 'n', 0], ['save']] } });
         const cookie = jar.header();
-        await Promise.all(Array.from({ length: 10 }, async (_, c) => {
-          for (let i = 0; i < 20; i++) {
-            const r = await post(server.url, cookie, [['lock'], ['incr', 'n'], ['sleep', i % 3], ['save'], ['unlock'], ['set', `c${c}`, i], ['save']]);
-            assert.equal(r.status, 200, JSON.stringify(r.json));
-          }
-        }));
+        await Promise.all(
+          Array.from({ length: 10 }, async (_, c) => {
+            for (let i = 0; i < 20; i++) {
+              const r = await post(server.url, cookie, [['lock'], ['incr', 'n'], ['sleep', i % 3], ['save'], ['unlock'], ['set', `c${c}`, i], ['save']]);
+              assert.equal(r.status, 200, JSON.stringify(r.json));
+            }
+          }),
+        );
         const r = await post(server.url, cookie, [['get', 'n'], ['keys']]);
         assert.equal(r.json.results[0], 200);
         assert.equal(r.json.results[1].length, 11);

@@ -62,8 +62,16 @@ const expectations = {
     assert.match(out, /idle 16 min: user=- wasInvalidated=true/);
   },
   'values.js': (out) => {
-    for (const line of ["map: Map(2) { 'a' => 1, 2 => 'b' }", 'set: Set(3) { 1, 2, 3 }', 'bigint: 1267650600228229401496703205376n',
-      'date: 2030-01-01T00:00:00.000Z', 'buffer: <Buffer 62 79 74 65 73>', 'regexp: /ab+c/gi', 'point: { x: 3, y: 4 }', 'functions are refused: TypeError']) {
+    for (const line of [
+      "map: Map(2) { 'a' => 1, 2 => 'b' }",
+      'set: Set(3) { 1, 2, 3 }',
+      'bigint: 1267650600228229401496703205376n',
+      'date: 2030-01-01T00:00:00.000Z',
+      'buffer: <Buffer 62 79 74 65 73>',
+      'regexp: /ab+c/gi',
+      'point: { x: 3, y: 4 }',
+      'functions are refused: TypeError',
+    ]) {
       assert.ok(out.includes(line), line);
     }
   },
@@ -81,7 +89,13 @@ describe('README examples (examples/*.js)', function () {
   this.timeout(60000);
 
   it('every example file has an expectation here', () => {
-    assert.deepEqual(fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.js')).sort(), Object.keys(expectations).sort());
+    assert.deepEqual(
+      fs
+        .readdirSync(EXAMPLES)
+        .filter((f) => f.endsWith('.js'))
+        .sort(),
+      Object.keys(expectations).sort(),
+    );
   });
 
   it('every example is referenced by the README', () => {

@@ -15,7 +15,14 @@ import { LONG, SEED, rawRequest, rng, snapshotTree, startServer, tmpDir } from '
 const KEY = 'myghty_session_id';
 const fakeRes = () => {
   const headers = {};
-  return { headersSent: false, getHeader: (n) => headers[n], setHeader: (n, v) => { headers[n] = v; }, headers };
+  return {
+    headersSent: false,
+    getHeader: (n) => headers[n],
+    setHeader: (n, v) => {
+      headers[n] = v;
+    },
+    headers,
+  };
 };
 const SHARDED = /^[0-9a-f]{2}(\/[0-9a-f]{2}(\/[0-9a-f]{32}\.dbm)?)?$/;
 
@@ -23,17 +30,68 @@ const SHARDED = /^[0-9a-f]{2}(\/[0-9a-f]{2}(\/[0-9a-f]{32}\.dbm)?)?$/;
 function hostileValues(id, secret) {
   const signed = secret ? createIdSigner(secret).sign(id) : id;
   const values = [
-    '', ' ', '""', '"', '=', ';', '../../etc/passwd', '..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '/etc/passwd',
-    '..\\..\\windows\\win.ini', 'aa/bb/../../../../tmp/x', `../${id}`, `${id.slice(0, 2)}/${id.slice(2, 4)}/${id}`, `./${id}`,
-    `${id}%00`, `${id.slice(0, 16)}%00${id.slice(17)}`, `%00${id.slice(1)}`, `${id}/`, `${id.slice(0, 31)}/`, `${id}.dbm`,
-    id.toUpperCase(), `${id}0`, id.slice(1), id.slice(0, 16), `${id}${id}`, 'a'.repeat(5000), '0'.repeat(10000),
-    'g'.repeat(32), 'z'.repeat(32), '-'.repeat(32), ' '.repeat(32), `${id.slice(0, 31)}G`, `0x${id.slice(2)}`,
-    '%C3%A9'.repeat(32), '%FF'.repeat(32), '%', '%%', `%${id}`, '__proto__', 'constructor', 'toString', 'null', 'undefined',
-    encodeURIComponent('é'.repeat(32)), `${id},x`, `${id} x`, `"${id}`, `${id}"`,
+    '',
+    ' ',
+    '""',
+    '"',
+    '=',
+    ';',
+    '../../etc/passwd',
+    '..%2F..%2Fetc%2Fpasswd',
+    '%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+    '/etc/passwd',
+    '..\\..\\windows\\win.ini',
+    'aa/bb/../../../../tmp/x',
+    `../${id}`,
+    `${id.slice(0, 2)}/${id.slice(2, 4)}/${id}`,
+    `./${id}`,
+    `${id}%00`,
+    `${id.slice(0, 16)}%00${id.slice(17)}`,
+    `%00${id.slice(1)}`,
+    `${id}/`,
+    `${id.slice(0, 31)}/`,
+    `${id}.dbm`,
+    id.toUpperCase(),
+    `${id}0`,
+    id.slice(1),
+    id.slice(0, 16),
+    `${id}${id}`,
+    'a'.repeat(5000),
+    '0'.repeat(10000),
+    'g'.repeat(32),
+    'z'.repeat(32),
+    '-'.repeat(32),
+    ' '.repeat(32),
+    `${id.slice(0, 31)}G`,
+    `0x${id.slice(2)}`,
+    '%C3%A9'.repeat(32),
+    '%FF'.repeat(32),
+    '%',
+    '%%',
+    `%${id}`,
+    '__proto__',
+    'constructor',
+    'toString',
+    'null',
+    'undefined',
+    encodeURIComponent('é'.repeat(32)),
+    `${id},x`,
+    `${id} x`,
+    `"${id}`,
+    `${id}"`,
   ];
   if (secret) {
-    values.push(id, signed.toUpperCase(), signed.slice(1), `${signed}0`, createIdSigner('wrong secret').sign(id), `${'0'.repeat(32)}${id}`,
-      `${signed.slice(0, 32)}${id.toUpperCase()}`, `${signed.slice(0, 32)}../../etc/passwd`, `${createIdSigner(secret).sign('../../etc/passwd')}`);
+    values.push(
+      id,
+      signed.toUpperCase(),
+      signed.slice(1),
+      `${signed}0`,
+      createIdSigner('wrong secret').sign(id),
+      `${'0'.repeat(32)}${id}`,
+      `${signed.slice(0, 32)}${id.toUpperCase()}`,
+      `${signed.slice(0, 32)}../../etc/passwd`,
+      `${createIdSigner(secret).sign('../../etc/passwd')}`,
+    );
   }
   return values;
 }
@@ -41,9 +99,25 @@ function hostileValues(id, secret) {
 /** Whole Cookie headers: duplicates, empty names, odd separators, many cookies. */
 function hostileHeaders(id) {
   return [
-    '', ';', ';;;;', '=', '==', KEY, `${KEY}`, `${KEY}=`, `${KEY}=;`, `=${id}`, ` ${KEY} = `, `${KEY}=${id.toUpperCase()}; ${KEY}=../x`,
-    `__proto__=${id}; constructor=${id}`, `${KEY.toUpperCase()}=${id}`, `${KEY}x=${id}`, `x${KEY}=${id}`, 'a=1; '.repeat(2000),
-    `${KEY}=a; `.repeat(500), `${'x'.repeat(8000)}=1`,
+    '',
+    ';',
+    ';;;;',
+    '=',
+    '==',
+    KEY,
+    `${KEY}`,
+    `${KEY}=`,
+    `${KEY}=;`,
+    `=${id}`,
+    ` ${KEY} = `,
+    `${KEY}=${id.toUpperCase()}; ${KEY}=../x`,
+    `__proto__=${id}; constructor=${id}`,
+    `${KEY.toUpperCase()}=${id}`,
+    `${KEY}x=${id}`,
+    `x${KEY}=${id}`,
+    'a=1; '.repeat(2000),
+    `${KEY}=a; `.repeat(500),
+    `${'x'.repeat(8000)}=1`,
   ];
 }
 
@@ -82,7 +156,10 @@ describe(`hostile cookies and ids (seed ${SEED}${LONG ? ', long run' : ''})`, fu
   /** The tree outside dataDir is unchanged and dataDir holds only sharded session files. */
   function assertTreeClean() {
     const now = snapshotTree(root);
-    assert.deepEqual(now.filter((p) => !p.startsWith('data/') && p !== 'data'), before0.filter((p) => p !== 'data'));
+    assert.deepEqual(
+      now.filter((p) => !p.startsWith('data/') && p !== 'data'),
+      before0.filter((p) => p !== 'data'),
+    );
     for (const p of now.filter((q) => q.startsWith('data/'))) assert.match(p.slice(5), SHARDED, p);
     assert.equal(fs.readFileSync(path.join(root, 'etc', 'passwd'), 'utf8'), 'decoy\n');
   }
@@ -117,7 +194,11 @@ describe(`hostile cookies and ids (seed ${SEED}${LONG ? ', long run' : ''})`, fu
   });
 
   it('takes the first valid cookie of several with our name', async () => {
-    for (const header of [`${KEY}=../x; ${KEY}=${realId}`, `${KEY}=${realId.toUpperCase()}; ${KEY}=${realId}`, `${KEY}=; ${KEY}=${realId}; ${KEY}=${secretId}`]) {
+    for (const header of [
+      `${KEY}=../x; ${KEY}=${realId}`,
+      `${KEY}=${realId.toUpperCase()}; ${KEY}=${realId}`,
+      `${KEY}=; ${KEY}=${realId}; ${KEY}=${secretId}`,
+    ]) {
       const s = await Session.open({ headers: { cookie: header } }, fakeRes(), { dataDir });
       assert.equal(s.id, realId, header);
     }
@@ -133,7 +214,11 @@ describe(`hostile cookies and ids (seed ${SEED}${LONG ? ', long run' : ''})`, fu
     for (const secret of [undefined, SECRET]) {
       for (const value of hostileValues(secret ? secretId : realId, secret)) {
         await assertFreshDirect(`${KEY}=${value}`, secret ? { secret } : {}, { save: true });
-        const r = await rawRequest(server.url, { method: 'POST', headers: { cookie: `${KEY}=${value}` }, body: JSON.stringify({ steps: [['state'], ['set', 'p', 1], ['save'], ['state']], options: secret ? { secret } : {} }) });
+        const r = await rawRequest(server.url, {
+          method: 'POST',
+          headers: { cookie: `${KEY}=${value}` },
+          body: JSON.stringify({ steps: [['state'], ['set', 'p', 1], ['save'], ['state']], options: secret ? { secret } : {} }),
+        });
         assert.equal(r.status, 200, `${value}: ${r.text}`);
         const [state] = r.json.results;
         assert.equal(state.isNew, true, value);
@@ -156,8 +241,16 @@ describe(`hostile cookies and ids (seed ${SEED}${LONG ? ', long run' : ''})`, fu
   });
 
   it('NUL, CR/LF and non-Latin-1 characters: straight into the Session; over raw TCP the server answers 400 and keeps running', async () => {
-    const nasty = [`${KEY}=${realId}\0`, `${KEY}=\0${realId.slice(1)}`, `${KEY}=${realId.slice(0, 16)}\0${realId.slice(17)}`, `${KEY}=${'é'.repeat(32)}`,
-      `${KEY}=${'０'.repeat(32)}`, `${KEY}=${'😀'.repeat(16)}`, `${KEY}=${realId}\r\nX-Injected: 1`, `${KEY}=\u202e${realId.slice(1)}`];
+    const nasty = [
+      `${KEY}=${realId}\0`,
+      `${KEY}=\0${realId.slice(1)}`,
+      `${KEY}=${realId.slice(0, 16)}\0${realId.slice(17)}`,
+      `${KEY}=${'é'.repeat(32)}`,
+      `${KEY}=${'０'.repeat(32)}`,
+      `${KEY}=${'😀'.repeat(16)}`,
+      `${KEY}=${realId}\r\nX-Injected: 1`,
+      `${KEY}=\u202e${realId.slice(1)}`,
+    ];
     for (const header of nasty) await assertFreshDirect(header, {}, { save: true });
     for (const header of nasty.slice(0, 3)) {
       const answer = await new Promise((resolve, reject) => {
@@ -166,7 +259,9 @@ describe(`hostile cookies and ids (seed ${SEED}${LONG ? ', long run' : ''})`, fu
         });
         let text = '';
         socket.setEncoding('latin1');
-        socket.on('data', (c) => { text += c; });
+        socket.on('data', (c) => {
+          text += c;
+        });
         socket.on('end', () => resolve(text));
         socket.on('error', reject);
       });
@@ -230,14 +325,21 @@ describe(`hostile cookies and ids (seed ${SEED}${LONG ? ', long run' : ''})`, fu
     let adopted = 0;
     for (let i = 0; i < direct; i++) {
       const h = header(false);
-      if (h.includes(realId) || h.includes(secretId)) { adopted++; continue; } // a mutation that changed nothing
+      if (h.includes(realId) || h.includes(secretId)) {
+        adopted++;
+        continue;
+      } // a mutation that changed nothing
       await assertFreshDirect(h, i % 2 ? { secret: SECRET } : {}, { save: i % 50 === 0 });
     }
     const overHttp = LONG ? 5000 : 500;
     for (let i = 0; i < overHttp; i++) {
       const h = header(true);
       if (h.includes(realId) || h.includes(secretId)) continue;
-      const r = await rawRequest(server.url, { method: 'POST', headers: { cookie: Buffer.from(h, 'latin1').toString('latin1') }, body: JSON.stringify({ steps: [['state'], ['set', 'p', 1], ['save']], options: i % 2 ? { secret: SECRET } : {} }) });
+      const r = await rawRequest(server.url, {
+        method: 'POST',
+        headers: { cookie: Buffer.from(h, 'latin1').toString('latin1') },
+        body: JSON.stringify({ steps: [['state'], ['set', 'p', 1], ['save']], options: i % 2 ? { secret: SECRET } : {} }),
+      });
       assert.equal(r.status, 200, `${JSON.stringify(h)}: ${r.text}`);
       assert.equal(r.json.results[0].isNew, true, JSON.stringify(h));
     }

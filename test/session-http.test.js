@@ -116,7 +116,11 @@ for (const kind of ['dbm', 'memory', 'custom']) {
       assert.deepEqual(keys, []);
       assert.deepEqual(r.setCookie, []);
       assert.equal(await stored(state.id), null);
-      if (kind === 'dbm') assert.deepEqual(sessionFiles(dataDir).filter((f) => f.includes(state.id)), []);
+      if (kind === 'dbm')
+        assert.deepEqual(
+          sessionFiles(dataDir).filter((f) => f.includes(state.id)),
+          [],
+        );
     });
 
     it('save() of a new session without data stores nothing and sends no cookie', async () => {
@@ -148,7 +152,10 @@ for (const kind of ['dbm', 'memory', 'custom']) {
       assert.equal(hasNope, false);
       assert.deepEqual(keys.sort(), ['n', 'user']);
       assert.equal(size, 2);
-      assert.deepEqual(entries.sort(), [['n', 1], ['user', 'ann']]);
+      assert.deepEqual(entries.sort(), [
+        ['n', 1],
+        ['user', 'ann'],
+      ]);
       assert.deepEqual(second.setCookie, [], 'no cookie for a session the client already has');
       assert.equal((await stored(id)).accessed, T0 + 5000, 'loading records the access');
     });
@@ -182,7 +189,10 @@ for (const kind of ['dbm', 'memory', 'custom']) {
       assert.deepEqual(s.values, { a: { x: [1, 2] } });
       if (kind === 'custom') {
         // No touch() in this store: an empty change set carries the access time.
-        assert.deepEqual(RecordingMapNamespace.calls.filter((c) => c.op === 'save').map((c) => [c.set, c.delete]), [[[], []]]);
+        assert.deepEqual(
+          RecordingMapNamespace.calls.filter((c) => c.op === 'save').map((c) => [c.set, c.delete]),
+          [[[], []]],
+        );
       }
     });
 
@@ -393,25 +403,44 @@ for (const kind of ['dbm', 'memory', 'custom']) {
     });
 
     // (The custom store has no lock(): see the previous test.)
-    if (kind !== 'custom') it('lock() re-reads the stored data and keeps local changes on top', async () => {
-      const jar = newJar();
-      const id = (await run(jar, [['set', 'n', 1], ['set', 'mine', 'old'], ['set', 'other', 'x'], ['save'], ['state']])).json.results[4].id;
-      // A loads, waits; meanwhile B changes n and other, adds new; then A locks.
-      const a = run(jar, [['set', 'mine', 'A'], ['remove', 'other'], ['sleep', 300], ['lock'], ['get', 'n'], ['get', 'new'], ['has', 'other'], ['get', 'mine'], ['incr', 'n'], ['save'], ['unlock']]);
-      await new Promise((r) => setTimeout(r, 100));
-      await run(jar, [['set', 'n', 10], ['set', 'other', 'B'], ['set', 'new', 'B'], ['save']]);
-      const ra = await a;
-      assert.equal(ra.status, 200, ra.text);
-      assert.deepEqual(ra.json.results.slice(4, 9), [10, 'B', false, 'A', 11]);
-      assert.deepEqual((await stored(id)).values, { n: 11, mine: 'A', new: 'B' });
-    });
+    if (kind !== 'custom')
+      it('lock() re-reads the stored data and keeps local changes on top', async () => {
+        const jar = newJar();
+        const id = (await run(jar, [['set', 'n', 1], ['set', 'mine', 'old'], ['set', 'other', 'x'], ['save'], ['state']])).json.results[4].id;
+        // A loads, waits; meanwhile B changes n and other, adds new; then A locks.
+        const a = run(jar, [
+          ['set', 'mine', 'A'],
+          ['remove', 'other'],
+          ['sleep', 300],
+          ['lock'],
+          ['get', 'n'],
+          ['get', 'new'],
+          ['has', 'other'],
+          ['get', 'mine'],
+          ['incr', 'n'],
+          ['save'],
+          ['unlock'],
+        ]);
+        await new Promise((r) => setTimeout(r, 100));
+        await run(jar, [['set', 'n', 10], ['set', 'other', 'B'], ['set', 'new', 'B'], ['save']]);
+        const ra = await a;
+        assert.equal(ra.status, 200, ra.text);
+        assert.deepEqual(ra.json.results.slice(4, 9), [10, 'B', false, 'A', 11]);
+        assert.deepEqual((await stored(id)).values, { n: 11, mine: 'A', new: 'B' });
+      });
 
     it('data access before load() is a SessionError', async () => {
       const r = await fetch(server.url); // any request: build a session by hand
       assert.equal(r.status, 200);
       const s = new Session({ headers: {} }, { getHeader() {}, setHeader() {}, headersSent: false }, base());
-      assert.throws(() => s.get('a'), (e) => e instanceof SessionError && e.code === 'ERR_SESSION_NOT_LOADED');
-      assert.throws(() => s.keys(), (e) => e.code === 'ERR_SESSION_NOT_LOADED');
+      assert.throws(
+        () => s.get('a'),
+        (e) => e instanceof SessionError && e.code === 'ERR_SESSION_NOT_LOADED',
+      );
+      assert.throws(
+        () => s.keys(),
+        (e) => e.code === 'ERR_SESSION_NOT_LOADED',
+      );
       await s.load();
       assert.deepEqual(s.keys(), []);
     });
@@ -436,12 +465,19 @@ describe('Session values over HTTP (what msgpack round-trips), dbm and memory', 
     it(`${type}: Date, Map, Set, Buffer, typed arrays, BigInt, RegExp, Error, nested objects, undefined, NaN survive; class instances become plain objects; a cycle fails save() cleanly`, async () => {
       const dataDir = tmpDir('wasm-session-values-');
       class Point {
-        constructor() { this.x = 1; }
-        method() { return 2; }
+        constructor() {
+          this.x = 1;
+        }
+        method() {
+          return 2;
+        }
       }
       const values = {
         date: new Date(Date.UTC(2031, 1, 2, 3, 4, 5, 678)),
-        map: new Map([['a', 1], [2, new Map([['deep', [1n]]])]]),
+        map: new Map([
+          ['a', 1],
+          [2, new Map([['deep', [1n]]])],
+        ]),
         set: new Set(['x', 1, null]),
         buffer: Buffer.from([0, 1, 254, 255]),
         floats: new Float64Array([1.5, -0, Infinity]),
@@ -464,7 +500,11 @@ describe('Session values over HTTP (what msgpack round-trips), dbm and memory', 
             cyclic.self = cyclic;
             session.set('cyclic', cyclic);
             let error;
-            try { await session.save(); } catch (err) { error = err; }
+            try {
+              await session.save();
+            } catch (err) {
+              error = err;
+            }
             res.end(JSON.stringify({ code: error?.code, name: error?.name, message: error?.message }));
             return;
           }

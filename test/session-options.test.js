@@ -16,7 +16,14 @@ import { CookieJar, FIXTURES, parseSetCookie, rawRequest, startServer, tmpDir, s
 
 const fakeRes = () => {
   const headers = {};
-  return { headersSent: false, getHeader: (n) => headers[n], setHeader: (n, v) => { headers[n] = v; }, headers };
+  return {
+    headersSent: false,
+    getHeader: (n) => headers[n],
+    setHeader: (n, v) => {
+      headers[n] = v;
+    },
+    headers,
+  };
 };
 const noReq = { headers: {} };
 
@@ -60,14 +67,45 @@ describe('Session options: validation', () => {
     [{ type: 'memory', data_dir: '/tmp' }, TypeError, /unknown option "data_dir" \(snake_case names like session_data_dir are accepted by getSession\(\)/],
     [{ type: 'memory', cookieExpire: true }, TypeError, /unknown option "cookieExpire"/],
     [{ namespaceClass: 'MyStore' }, TypeError, /option namespaceClass must be a class implementing NamespaceManager/],
-    [{ namespaceClass: class Half { async load() {} } }, TypeError, /namespaceClass Half lacks the required NamespaceManager methods save, remove/],
-    [{ namespaceClass: class NoRemove { async load() {} async save() {} } }, TypeError, /lacks the required NamespaceManager method remove$/],
-    [{ namespaceClass: class OnlyLock { async load() {} async save() {} async remove() {} async lock() {} } }, TypeError, /both lock\(\) and unlock\(\), or neither/],
+    [
+      {
+        namespaceClass: class Half {
+          async load() {}
+        },
+      },
+      TypeError,
+      /namespaceClass Half lacks the required NamespaceManager methods save, remove/,
+    ],
+    [
+      {
+        namespaceClass: class NoRemove {
+          async load() {}
+          async save() {}
+        },
+      },
+      TypeError,
+      /lacks the required NamespaceManager method remove$/,
+    ],
+    [
+      {
+        namespaceClass: class OnlyLock {
+          async load() {}
+          async save() {}
+          async remove() {}
+          async lock() {}
+        },
+      },
+      TypeError,
+      /both lock\(\) and unlock\(\), or neither/,
+    ],
     [{ type: 'memory', namespaceClass: MemoryNamespace }, TypeError, /either option type or option namespaceClass, not both/],
   ];
   for (const [options, Kind, message] of bad) {
-    it(`rejects ${JSON.stringify(options, (k, v) => (typeof v === 'function' ? `class ${v.name}` : v instanceof Date ? 'Invalid Date' : v))}`, () => {
-      assert.throws(() => new Session(noReq, fakeRes(), options), (err) => err instanceof Kind && message.test(err.message));
+    it(`rejects ${JSON.stringify(options, (_k, v) => (typeof v === 'function' ? `class ${v.name}` : v instanceof Date ? 'Invalid Date' : v))}`, () => {
+      assert.throws(
+        () => new Session(noReq, fakeRes(), options),
+        (err) => err instanceof Kind && message.test(err.message),
+      );
     });
   }
 
@@ -89,7 +127,8 @@ describe('Session options: validation', () => {
   it('is exported from the package root too', () => {
     assert.equal(root.Session, Session);
     assert.equal(root.getSession, getSession);
-    for (const name of ['MemoryNamespace', 'DbmNamespace', 'SessionError', 'SessionCorruptError', 'LockTimeoutError']) assert.equal(typeof root[name], 'function', name);
+    const { MemoryNamespace: a, DbmNamespace: b, SessionError: c, SessionCorruptError: d, LockTimeoutError: e } = root;
+    for (const value of [a, b, c, d, e]) assert.equal(typeof value, 'function');
   });
 });
 
@@ -117,7 +156,15 @@ describe('Session options: cookies', function () {
   });
 
   it('key, path, domain, httpOnly: false, sameSite strict / none / false', async () => {
-    let c = cookieOf(await run(new CookieJar(server.url), [['set', 'a', 1], ['save']], { key: 'sid', path: '/app', domain: 'example.test', httpOnly: false, sameSite: 'strict' }));
+    let c = cookieOf(
+      await run(new CookieJar(server.url), [['set', 'a', 1], ['save']], {
+        key: 'sid',
+        path: '/app',
+        domain: 'example.test',
+        httpOnly: false,
+        sameSite: 'strict',
+      }),
+    );
     assert.equal(c.name, 'sid');
     assert.deepEqual(c.attrs, { path: '/app', domain: 'example.test', samesite: 'Strict' });
     c = cookieOf(await run(new CookieJar(server.url), [['set', 'a', 1], ['save']], { sameSite: 'none', secure: true }));
@@ -278,20 +325,33 @@ describe('Set-Cookie serialization', () => {
     const { serializeCookie, serializeExpiredCookie } = await import('../dist/session/cookies.js');
     const { stringifySetCookie } = await import('cookie');
     let n = 0;
-    for (const path of ['/', '/app']) for (const domain of [undefined, 'example.test']) for (const secure of [false, true])
-      for (const httpOnly of [false, true]) for (const sameSite of ['lax', 'strict', 'none', false])
-        for (const [expires, maxAge] of [[undefined, undefined], [new Date(Date.UTC(2031, 0, 2, 3, 4, 5)), 3600], [new Date(Date.UTC(9999, 11, 31, 23, 59, 59)), undefined]]) {
-          const a = { path, domain, secure, httpOnly, sameSite, expires, maxAge };
-          const reference = stringifySetCookie('sid', 'ab12', { path, domain, secure, httpOnly, sameSite: sameSite || undefined, expires, maxAge });
-          assert.equal(serializeCookie('sid', 'ab12', a), reference);
-          assert.equal(serializeExpiredCookie('sid', a), stringifySetCookie('sid', '', { path, domain, secure, httpOnly, sameSite: sameSite || undefined, expires: new Date(0), maxAge: 0 }));
-          n++;
-        }
+    for (const path of ['/', '/app'])
+      for (const domain of [undefined, 'example.test'])
+        for (const secure of [false, true])
+          for (const httpOnly of [false, true])
+            for (const sameSite of ['lax', 'strict', 'none', false])
+              for (const [expires, maxAge] of [
+                [undefined, undefined],
+                [new Date(Date.UTC(2031, 0, 2, 3, 4, 5)), 3600],
+                [new Date(Date.UTC(9999, 11, 31, 23, 59, 59)), undefined],
+              ]) {
+                const a = { path, domain, secure, httpOnly, sameSite, expires, maxAge };
+                const reference = stringifySetCookie('sid', 'ab12', { path, domain, secure, httpOnly, sameSite: sameSite || undefined, expires, maxAge });
+                assert.equal(serializeCookie('sid', 'ab12', a), reference);
+                assert.equal(
+                  serializeExpiredCookie('sid', a),
+                  stringifySetCookie('sid', '', { path, domain, secure, httpOnly, sameSite: sameSite || undefined, expires: new Date(0), maxAge: 0 }),
+                );
+                n++;
+              }
     assert.equal(n, 2 * 2 * 2 * 2 * 4 * 3);
   });
 
   it('cookie options that cookie@1 would not write are rejected when the options are checked', () => {
-    assert.throws(() => new Session(noReq, fakeRes(), { type: 'memory', domain: '-bad-.example' }), /cookie options do not make a valid Set-Cookie header: option domain is invalid/);
+    assert.throws(
+      () => new Session(noReq, fakeRes(), { type: 'memory', domain: '-bad-.example' }),
+      /cookie options do not make a valid Set-Cookie header: option domain is invalid/,
+    );
   });
 });
 
@@ -345,14 +405,23 @@ describe('Session options: logFile', () => {
 
 describe('getSession(req, res, config): Myghty snake_case names', () => {
   let dir;
-  beforeEach(() => { dir = tmpDir('wasm-session-getsession-'); });
+  beforeEach(() => {
+    dir = tmpDir('wasm-session-getsession-');
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('strips the session_ prefix and maps the names (session_data_dir, session_cookie_expires, session_key, ...)', async () => {
     const res = fakeRes();
     const s = await getSession(noReq, res, {
-      session_data_dir: dir, session_cookie_expires: 60, session_key: 'mysid', session_timeout: 30, session_secret: 'k',
-      session_invalidate_corrupt: true, session_cookie_path: '/p', session_http_only: false, unrelated_app_setting: 1,
+      session_data_dir: dir,
+      session_cookie_expires: 60,
+      session_key: 'mysid',
+      session_timeout: 30,
+      session_secret: 'k',
+      session_invalidate_corrupt: true,
+      session_cookie_path: '/p',
+      session_http_only: false,
+      unrelated_app_setting: 1,
     });
     s.set('a', 1);
     await s.save();

@@ -15,11 +15,16 @@ const bytes = (s) => Buffer.from(s);
 const options = (dataDir, extra = {}) => ({ dataDir, lockTimeout: 10_000, sync: 'none', now: Date.now, ...extra });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-for (const [name, Store] of [['DbmNamespace', DbmNamespace], ['MemoryNamespace', MemoryNamespace]]) {
+for (const [name, Store] of [
+  ['DbmNamespace', DbmNamespace],
+  ['MemoryNamespace', MemoryNamespace],
+]) {
   describe(`NamespaceManager contract: ${name}`, function () {
     this.timeout(20000);
     let dir;
-    beforeEach(() => { dir = tmpDir('wasm-session-contract-'); });
+    beforeEach(() => {
+      dir = tmpDir('wasm-session-contract-');
+    });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     it('load() of nothing stored is null and creates nothing; touch() and remove() of nothing are no-ops', async () => {
@@ -34,11 +39,22 @@ for (const [name, Store] of [['DbmNamespace', DbmNamespace], ['MemoryNamespace',
     it('save() creates, merges (keeps keys it was not told about), deletes and stores both times; load() returns the previous access time', async () => {
       const id = generateId();
       const a = new Store(id, options(dir));
-      await a.save({ set: new Map([['x', bytes('1')], ['y', bytes('2')]]), delete: [], created: 100, accessed: 100 });
+      await a.save({
+        set: new Map([
+          ['x', bytes('1')],
+          ['y', bytes('2')],
+        ]),
+        delete: [],
+        created: 100,
+        accessed: 100,
+      });
       const b = new Store(id, options(dir));
       await b.save({ set: new Map([['z', bytes('3')]]), delete: new Set(['x']), created: 100, accessed: 200 });
       const got = await new Store(id, options(dir)).load(300);
-      assert.deepEqual([...got.data].map(([k, v]) => [k, Buffer.from(v).toString()]).sort(), [['y', '2'], ['z', '3']]);
+      assert.deepEqual([...got.data].map(([k, v]) => [k, Buffer.from(v).toString()]).sort(), [
+        ['y', '2'],
+        ['z', '3'],
+      ]);
       assert.equal(got.created, 100);
       assert.equal(got.accessed, 200);
       assert.equal((await a.load(400)).accessed, 300, 'load recorded its access time');
@@ -67,7 +83,9 @@ for (const [name, Store] of [['DbmNamespace', DbmNamespace], ['MemoryNamespace',
 
       // With a longer wait it gets the lock once the holder lets go; the event loop keeps running meanwhile.
       let ticks = 0;
-      const ticker = setInterval(() => { ticks++; }, 5);
+      const ticker = setInterval(() => {
+        ticks++;
+      }, 5);
       const waiting = new Store(id, options(dir)).lock(5000);
       await sleep(100);
       await holder.unlock();
@@ -112,7 +130,9 @@ for (const [name, Store] of [['DbmNamespace', DbmNamespace], ['MemoryNamespace',
 describe('DbmNamespace files', function () {
   this.timeout(20000);
   let dir;
-  beforeEach(() => { dir = tmpDir('wasm-session-files-'); });
+  beforeEach(() => {
+    dir = tmpDir('wasm-session-files-');
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('shards files two hex levels deep: <dataDir>/<id[0:2]>/<id[2:4]>/<id>.dbm, directories 0700, files 0600', async () => {
@@ -147,7 +167,11 @@ describe('DbmNamespace files', function () {
     after(() => server.close());
     let currentDir;
     let currentExtra = {};
-    beforeEach(() => { currentDir = dir; currentExtra = {}; clock.now = Date.now(); });
+    beforeEach(() => {
+      currentDir = dir;
+      currentExtra = {};
+      clock.now = Date.now();
+    });
     const run = (jar, steps, opts) => jar.request('/', { method: 'POST', body: { steps, options: opts } });
 
     it('the file mtime tracks the last access (load and save), so find -mmin cleanup works', async () => {
@@ -280,10 +304,16 @@ describe('MemoryNamespace', () => {
 describe('a custom store reporting corruption', () => {
   class BrokenStore {
     static removed = [];
-    constructor(id) { this.id = id; }
-    async load() { throw Object.assign(new Error('checksum mismatch in row 7'), { code: 'ERR_DBM_CORRUPT' }); }
+    constructor(id) {
+      this.id = id;
+    }
+    async load() {
+      throw Object.assign(new Error('checksum mismatch in row 7'), { code: 'ERR_DBM_CORRUPT' });
+    }
     async save() {}
-    async remove() { BrokenStore.removed.push(this.id); }
+    async remove() {
+      BrokenStore.removed.push(this.id);
+    }
   }
   const id = '0123456789abcdef0123456789abcdef';
   const req = { headers: { cookie: `myghty_session_id=${id}` } };
@@ -291,8 +321,15 @@ describe('a custom store reporting corruption', () => {
 
   it('is a SessionCorruptError naming the store and an id prefix, with the cause', async () => {
     const { Session } = await import('wasm-session/session');
-    await assert.rejects(Session.open(req, res(), { namespaceClass: BrokenStore }), (err) =>
-      err instanceof SessionCorruptError && err.file === 'BrokenStore session 01234567…' && err.id === id && /checksum mismatch in row 7/.test(err.message) && err.cause.code === 'ERR_DBM_CORRUPT');
+    await assert.rejects(
+      Session.open(req, res(), { namespaceClass: BrokenStore }),
+      (err) =>
+        err instanceof SessionCorruptError &&
+        err.file === 'BrokenStore session 01234567…' &&
+        err.id === id &&
+        /checksum mismatch in row 7/.test(err.message) &&
+        err.cause.code === 'ERR_DBM_CORRUPT',
+    );
     assert.deepEqual(BrokenStore.removed, []);
   });
 

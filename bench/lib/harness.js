@@ -75,10 +75,13 @@ export async function runGroup(group, { minTime = Number(process.env.BENCH_MIN_T
         minTime,
         ...timing,
         fn(deferred) {
-          c.fn().then(() => deferred.resolve(), (err) => {
-            console.error(`${c.name} failed:`, err);
-            process.exit(1);
-          });
+          c.fn().then(
+            () => deferred.resolve(),
+            (err) => {
+              console.error(`${c.name} failed:`, err);
+              process.exit(1);
+            },
+          );
         },
       });
     } else {
@@ -95,7 +98,10 @@ export async function runGroup(group, { minTime = Number(process.env.BENCH_MIN_T
     });
   }
   await new Promise((resolve, reject) => {
-    suite.on('complete', resolve).on('error', (e) => reject(e.target.error)).run({ async: true });
+    suite
+      .on('complete', resolve)
+      .on('error', (e) => reject(e.target.error))
+      .run({ async: true });
   });
   const results = suite.map((b, i) => ({
     name: b.name,

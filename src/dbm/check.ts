@@ -135,7 +135,7 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
     guard(0, () => {
       const entries = readDirectory(pager, ctx.meta, s, geometry, (no) => mark(no, KIND.dir, 'directory'), problem);
       const d = s.depth;
-      for (let i = 0; i < entries.length;) {
+      for (let i = 0; i < entries.length; ) {
         const no = entries[i];
         let width = 1;
         guard(no, () => {
@@ -233,13 +233,20 @@ function checkMetaSlots(ctx: CheckContext, problem: (page: number, reason: strin
  * checking each DIR page's level and entry count, and marking its pages.
  */
 function readDirectory(
-  pager: Pager, metaPtr: number, s: MetaState, geometry: DirGeometry,
-  markDir: (no: number) => boolean, problem: (page: number, reason: string) => void,
+  pager: Pager,
+  metaPtr: number,
+  s: MetaState,
+  geometry: DirGeometry,
+  markDir: (no: number) => boolean,
+  problem: (page: number, reason: string) => void,
 ): Uint32Array {
   const total = 2 ** s.depth;
   const shape = geometry.shape(s.depth);
   if (shape.levels !== s.levels || shape.top !== s.mainCount) {
-    throw pager.corrupt(0, `directory of depth ${s.depth} should have ${shape.levels} levels and ${shape.top} top entries, meta says ${s.levels} and ${s.mainCount}`);
+    throw pager.corrupt(
+      0,
+      `directory of depth ${s.depth} should have ${shape.levels} levels and ${shape.top} top entries, meta says ${s.levels} and ${s.mainCount}`,
+    );
   }
   let current = new Uint32Array(s.mainCount);
   for (let i = 0; i < s.mainCount; i++) current[i] = w.u32(metaPtr + w.META_HEADER + 4 * i);

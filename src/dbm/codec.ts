@@ -60,7 +60,9 @@ function tagMaps(value: unknown): unknown {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const tagged = tagMaps(value[i]);
-      if (tagged !== value[i]) (out ??= value.slice())[i] = tagged;
+      if (tagged === value[i]) continue;
+      out ??= value.slice();
+      out[i] = tagged;
     }
     return out ?? value;
   }
@@ -79,7 +81,9 @@ function tagMaps(value: unknown): unknown {
   for (const key of Object.keys(value)) {
     const item = (value as Record<string, unknown>)[key];
     const tagged = tagMaps(item);
-    if (tagged !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = tagged;
+    if (tagged === item) continue;
+    out ??= { ...(value as Record<string, unknown>) };
+    out[key] = tagged;
   }
   return out ?? value;
 }

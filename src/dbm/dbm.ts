@@ -9,7 +9,6 @@
 // as long as they run. Waiting for a lock never blocks the event loop.
 
 import fs from 'node:fs';
-import nodePath from 'node:path';
 import crypto from 'node:crypto';
 import * as w from '../wasm.js';
 import { DbmError, DbmCorruptError, DbmClosedError, DbmReadOnlyError, LockTimeoutError } from '../errors.js';
@@ -21,7 +20,17 @@ import { Txn } from './txn.js';
 import { type MetaState, readMeta, writeMetaFields, emptyMeta } from './meta.js';
 import { CODECS, type ValueCodec } from './codec.js';
 import {
-  CODEC_ID, CODEC_NAME, REC_OVERFLOW, type CodecName, DEFAULT_PAGE_SIZE, MIN_PAGE_SIZE, MAX_PAGE_SIZE, H, M, isPowerOfTwo, PAGE_TYPE_NAME,
+  CODEC_ID,
+  CODEC_NAME,
+  REC_OVERFLOW,
+  type CodecName,
+  DEFAULT_PAGE_SIZE,
+  MIN_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  H,
+  M,
+  isPowerOfTwo,
+  PAGE_TYPE_NAME,
 } from './format.js';
 import { checkDatabase, type CheckReport } from './check.js';
 import { FreeSetCache } from './freeset.js';
@@ -112,7 +121,8 @@ function validateOptions(path: unknown, o: DbmOptions): Required<Omit<DbmOptions
   if (typeof lockTimeout !== 'number' || !(lockTimeout >= 0) || !Number.isFinite(lockTimeout)) {
     throw new RangeError(`wasm-session dbm: lockTimeout must be a finite number of milliseconds >= 0, got ${lockTimeout}`);
   }
-  if (o.codec !== undefined && !(o.codec in CODEC_ID)) throw new TypeError(`wasm-session dbm: codec must be 'msgpack' or 'raw', got ${JSON.stringify(o.codec)}`);
+  if (o.codec !== undefined && !(o.codec in CODEC_ID))
+    throw new TypeError(`wasm-session dbm: codec must be 'msgpack' or 'raw', got ${JSON.stringify(o.codec)}`);
   const keyEncoding = o.keyEncoding ?? 'utf8';
   if (keyEncoding !== 'utf8' && keyEncoding !== 'buffer') throw new TypeError(`wasm-session dbm: keyEncoding must be 'utf8' or 'buffer'`);
   const cacheSize = o.cacheSize ?? 32 * 1024 * 1024;
@@ -282,7 +292,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     if (this.#opts.codec !== undefined && this.#opts.codec !== fileCodec && this.#state.txid > 0) {
       throw new DbmError(`wasm-session dbm: ${this.path} stores values as '${fileCodec}', not '${this.#opts.codec}'`, this.path);
     }
-    this.#codec = CODECS[this.#state.txid > 0 ? fileCodec : this.#opts.codec ?? 'msgpack'];
+    this.#codec = CODECS[this.#state.txid > 0 ? fileCodec : (this.#opts.codec ?? 'msgpack')];
   }
 
   /** An empty file: write the first meta pair (a read-only handle just sees an empty database). */
@@ -327,8 +337,11 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     // checksum cannot show: nothing sized by pageCount can be trusted.
     const fileBytes = knownSize >= 0 ? knownSize : this.#io.size(this.#fd);
     if (state.pageCount * this.pageSize > fileBytes) {
-      throw new DbmCorruptError(this.path, Math.floor(fileBytes / this.pageSize),
-        `the file ends at ${fileBytes} bytes, before the last of its ${state.pageCount} pages (truncated?)`);
+      throw new DbmCorruptError(
+        this.path,
+        Math.floor(fileBytes / this.pageSize),
+        `the file ends at ${fileBytes} bytes, before the last of its ${state.pageCount} pages (truncated?)`,
+      );
     }
     this.#state = state;
     this.#slotTxids = slotTxids;
@@ -662,7 +675,6 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     return this.#ensureRead().then(fn);
   }
 
-
   #commit(txn: Txn): void {
     const sync = this.#opts.sync === 'commit';
     const result = txn.prepare();
@@ -712,11 +724,15 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * its transaction has ended: the transaction's memory is gone by then.
    */
   static readonly #TxView = class TxView implements DbmTransaction<unknown, DbmKey> {
-    constructor(private readonly db: Dbm<unknown, DbmKey>, public txn: Txn | null) {}
+    constructor(
+      private readonly db: Dbm<unknown, DbmKey>,
+      public txn: Txn | null,
+    ) {}
 
     #live(): Txn {
       if (this.db.#closed) throw new DbmClosedError(this.db.path);
-      if (this.txn === null) throw new DbmError(`wasm-session dbm: this transaction on ${this.db.path} has ended; use tx only inside its callback`, this.db.path);
+      if (this.txn === null)
+        throw new DbmError(`wasm-session dbm: this transaction on ${this.db.path} has ended; use tx only inside its callback`, this.db.path);
       return this.txn;
     }
     get(key: DbmKey): unknown {
@@ -765,14 +781,13 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     }
   };
 
-
   /** Every record of `tree`, converted by `convert`, in hash order. */
   #collect<T>(tree: Tree, convert: RecordConverter<T>): T[] {
     const out: T[] = [];
     const visit = (rec: number, keyLen: number): void => {
       out.push(convert(tree, rec, keyLen));
     };
-    for (let from = 0; from >= 0;) from = tree.batch(from, visit);
+    for (let from = 0; from >= 0; ) from = tree.batch(from, visit);
     return out;
   }
 
@@ -877,7 +892,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       if (end > hi) hi = end;
     };
     const utf8Keys = this.#opts.keyEncoding === 'utf8';
-    for (let from = 0; from >= 0;) {
+    for (let from = 0; from >= 0; ) {
       recs.length = 0;
       lo = Infinity;
       hi = 0;
@@ -897,7 +912,6 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       }
     }
   }
-
 
   /**
    * Holds the exclusive lock until unlock(): other handles and processes

@@ -24,10 +24,28 @@ export const H = { checksum: 0, pageNo: 4, txid: 8, type: 16, aux: 17, count: 20
 
 // Meta page field offsets (assembly/meta.ts).
 export const M = {
-  checksum: 0, magic: 4, version: 8, shift: 10, mode: 11, depth: 12, levels: 13, codec: 14,
-  txid: 16, pageCount: 24, freelistPage: 28, keyCount: 32, seedLo: 40, seedHi: 44,
-  created: 48, accessed: 56, user2: 64, user3: 72,
-  mainUsed: 80, mainCount: 84, freeBytes: 88, freeCount: 92,
+  checksum: 0,
+  magic: 4,
+  version: 8,
+  shift: 10,
+  mode: 11,
+  depth: 12,
+  levels: 13,
+  codec: 14,
+  txid: 16,
+  pageCount: 24,
+  freelistPage: 28,
+  keyCount: 32,
+  seedLo: 40,
+  seedHi: 44,
+  created: 48,
+  accessed: 56,
+  user2: 64,
+  user3: 72,
+  mainUsed: 80,
+  mainCount: 84,
+  freeBytes: 88,
+  freeCount: 92,
 } as const;
 export const META_MAGIC = 0x42445357;
 export const FORMAT_VERSION = 1;

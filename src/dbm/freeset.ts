@@ -71,7 +71,10 @@ export function loadFreeSet(pager: Pager, metaPtr: number, state: MetaState): Lo
     const n = w.freeDecode(set, src, state.freeBytes, state.pageCount);
     if (n < 0 || n !== state.freeCount) {
       w.dealloc(set);
-      throw pager.corrupt(state.freelistPage, n === -2 ? 'free list larger than the file' : n < 0 ? 'malformed free list' : `free list has ${n} pages, meta says ${state.freeCount}`);
+      throw pager.corrupt(
+        state.freelistPage,
+        n === -2 ? 'free list larger than the file' : n < 0 ? 'malformed free list' : `free list has ${n} pages, meta says ${state.freeCount}`,
+      );
     }
   } finally {
     if (run) {

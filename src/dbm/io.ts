@@ -25,9 +25,7 @@ export const nodeFileIO: FileIO = {
   close: (fd) => fs.closeSync(fd),
   pread: (fd, buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position),
   pwritev: (fd, buffers, position) =>
-    buffers.length === 1
-      ? fs.writeSync(fd, buffers[0], 0, buffers[0].byteLength, position)
-      : fs.writevSync(fd, buffers as Uint8Array[], position),
+    buffers.length === 1 ? fs.writeSync(fd, buffers[0], 0, buffers[0].byteLength, position) : fs.writevSync(fd, buffers as Uint8Array[], position),
   fdatasync: (fd) => fs.fdatasyncSync(fd),
   ftruncate: (fd, length) => fs.ftruncateSync(fd, length),
   size: (fd) => fs.fstatSync(fd).size,

@@ -79,7 +79,8 @@ export class FileLock {
    * notice releases by their backoff timer).
    */
   private get fileKey(): string {
-    return (this.#fileKey ??= nodePath.resolve(this.path));
+    this.#fileKey ??= nodePath.resolve(this.path);
+    return this.#fileKey;
   }
 
   /** One non-blocking attempt; true when the lock is now held. */
@@ -130,7 +131,10 @@ export class FileLock {
     const deadline = Date.now() + timeout;
     let backoff = 1;
     let waiters = waitersByFile.get(this.fileKey);
-    if (!waiters) waitersByFile.set(this.fileKey, (waiters = new Set()));
+    if (!waiters) {
+      waiters = new Set();
+      waitersByFile.set(this.fileKey, waiters);
+    }
     try {
       for (;;) {
         const remaining = deadline - Date.now();

@@ -75,9 +75,24 @@ export function writeMetaFields(ptr: number, pageSize: number, s: MetaState): vo
 
 export function emptyMeta(codec: number, seedLo: number, seedHi: number, now: number): MetaState {
   return {
-    txid: 1, pageCount: 2, mode: MODE_INLINE, depth: 0, levels: 0, codec, keyCount: 0, seedLo, seedHi,
-    freelistPage: 0, freeBytes: 0, freeCount: 0, mainUsed: 0, mainCount: 0,
-    created: now, accessed: now, user2: 0, user3: 0,
+    txid: 1,
+    pageCount: 2,
+    mode: MODE_INLINE,
+    depth: 0,
+    levels: 0,
+    codec,
+    keyCount: 0,
+    seedLo,
+    seedHi,
+    freelistPage: 0,
+    freeBytes: 0,
+    freeCount: 0,
+    mainUsed: 0,
+    mainCount: 0,
+    created: now,
+    accessed: now,
+    user2: 0,
+    user3: 0,
   };
 }
 

@@ -235,12 +235,7 @@ let farSlot = 0;
  * page's address, valid until the next call), or throws DbmCorruptError.
  * `readMore(position, length, dst)` reads slot 1 when it lies beyond `len`.
  */
-export function chooseMeta(
-  path: string,
-  buf: number,
-  len: number,
-  readMore: (position: number, length: number, dst: number) => number,
-): MetaRead {
+export function chooseMeta(path: string, buf: number, len: number, readMore: (position: number, length: number, dst: number) => number): MetaRead {
   const valid = (ptr: number, pageSize: number): boolean => w.metaVerify(ptr, pageSize) === 0;
 
   let pageSize = -1;

@@ -4,7 +4,7 @@
 // differ only in where pages come from.
 
 import * as w from '../wasm.js';
-import { DbmCorruptError } from '../errors.js';
+import type { DbmCorruptError } from '../errors.js';
 import type { Pager } from './pager.js';
 import { H, MODE_INLINE, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
 import { type MetaState, DirGeometry, dirIndex } from './meta.js';
@@ -23,7 +23,10 @@ export abstract class Tree {
   readonly geometry: DirGeometry;
   readonly payload: number;
 
-  constructor(readonly pager: Pager, readonly pageSize: number) {
+  constructor(
+    readonly pager: Pager,
+    readonly pageSize: number,
+  ) {
     this.geometry = new DirGeometry(pageSize);
     this.payload = pageSize - w.PAGE_HEADER;
   }
@@ -54,7 +57,7 @@ export abstract class Tree {
       if (w.u8(ptr + H.aux) !== level) throw this.corrupt(no, `directory page at level ${w.u8(ptr + H.aux)}, expected ${level}`);
       span /= E;
       const slot = Math.floor(i / span) % E;
-      if (slot >= w.u32(ptr + H.count)) throw this.corrupt(no, 'directory entry beyond the page\'s entries');
+      if (slot >= w.u32(ptr + H.count)) throw this.corrupt(no, "directory entry beyond the page's entries");
       no = w.u32(ptr + w.PAGE_HEADER + 4 * slot);
     }
     return no;
@@ -207,7 +210,12 @@ function recordIndex(count: number): number {
 
 /** A committed state, read through the pager's cache. */
 export class Snapshot extends Tree {
-  constructor(pager: Pager, pageSize: number, private readonly meta: number, private readonly fields: () => MetaState) {
+  constructor(
+    pager: Pager,
+    pageSize: number,
+    private readonly meta: number,
+    private readonly fields: () => MetaState,
+  ) {
     super(pager, pageSize);
   }
   get metaPtr(): number {

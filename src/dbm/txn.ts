@@ -44,13 +44,19 @@ export class Txn extends Tree {
   private cleared = false;
   private done = false;
 
-  constructor(pager: Pager, pageSize: number, private readonly base: MetaState, baseMetaPtr: number, freeSets: FreeSetCache) {
+  constructor(
+    pager: Pager,
+    pageSize: number,
+    private readonly base: MetaState,
+    baseMetaPtr: number,
+    freeSets: FreeSetCache,
+  ) {
     super(pager, pageSize);
     this.txid = base.txid + 1;
     this.s = { ...base };
     this.work = w.alloc(pageSize);
     w.copyWithin(this.work, baseMetaPtr, pageSize);
-    let loaded;
+    let loaded: ReturnType<FreeSetCache['checkout']>;
     try {
       loaded = freeSets.checkout(pager, baseMetaPtr, base);
     } catch (err) {
@@ -273,7 +279,7 @@ export class Txn extends Tree {
     for (let lv = 1; lv <= shape.levels - 1; lv++) level = this.buildDirLevel(level, lv);
     for (const no of oldDirPages) this.freePage(no);
     w.zero(this.mainBase, this.pageSize - w.META_HEADER);
-    level.forEach((no, i) => w.setU32(this.mainBase + 4 * i, no));
+    for (let i = 0; i < level.length; i++) w.setU32(this.mainBase + 4 * i, level[i]!);
     s.depth = newDepth;
     s.levels = shape.levels;
     s.mainCount = level.length;
@@ -286,7 +292,7 @@ export class Txn extends Tree {
     for (let k = 0; k < children.length; k += E) {
       const chunk = children.slice(k, k + E);
       const page = this.newPage(PAGE_TYPE.dir, lv);
-      chunk.forEach((no, i) => w.setU32(page.ptr + w.PAGE_HEADER + 4 * i, no));
+      for (let i = 0; i < chunk.length; i++) w.setU32(page.ptr + w.PAGE_HEADER + 4 * i, chunk[i]!);
       w.setU32(page.ptr + H.count, chunk.length);
       w.setU32(page.ptr + H.used, 4 * chunk.length);
       parents.push(page.no);
@@ -503,7 +509,6 @@ export class Txn extends Tree {
     this.changed = true;
   }
 
-
   // ---- commit -------------------------------------------------------------------
 
   /**
@@ -574,8 +579,13 @@ export class Txn extends Tree {
    * Then a commit writes the meta page alone.
    */
   private keepsSpilledList(): boolean {
-    return this.base.freelistPage !== 0 && this.dirty.size === 0 && this.pending.size === this.spillPages &&
-      this.s.pageCount === this.base.pageCount && !this.cleared;
+    return (
+      this.base.freelistPage !== 0 &&
+      this.dirty.size === 0 &&
+      this.pending.size === this.spillPages &&
+      this.s.pageCount === this.base.pageCount &&
+      !this.cleared
+    );
   }
 
   /** Seals the dirty pages and the working meta page; returns what to write. */
@@ -613,7 +623,6 @@ export class Txn extends Tree {
     }
     return merged;
   }
-
 
   /** After the commit is on disk: hand the new pages to the cache. */
   committed(): void {

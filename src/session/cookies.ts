@@ -113,7 +113,10 @@ export function appendSetCookie(res: CookieResponse, name: string, line: string)
     );
   }
   let ours = ourCookies.get(res);
-  if (ours === undefined) ourCookies.set(res, (ours = new Map()));
+  if (ours === undefined) {
+    ours = new Map();
+    ourCookies.set(res, ours);
+  }
   const previous = ours.get(name);
   const current = res.getHeader('set-cookie');
   const lines: string[] = current === undefined ? [] : Array.isArray(current) ? current.slice() : [String(current)];

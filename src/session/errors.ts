@@ -32,7 +32,11 @@ export class SessionCorruptError extends SessionError {
   readonly id: string;
   constructor(file: string, id: string, cause: unknown) {
     const why = cause instanceof Error ? cause.message : String(cause);
-    super(`wasm-session: the stored session ${file} is corrupt: ${why} (pass invalidateCorrupt: true to start a clean session instead)`, 'ERR_SESSION_CORRUPT', { cause });
+    super(
+      `wasm-session: the stored session ${file} is corrupt: ${why} (pass invalidateCorrupt: true to start a clean session instead)`,
+      'ERR_SESSION_CORRUPT',
+      { cause },
+    );
     this.name = 'SessionCorruptError';
     this.file = file;
     this.id = id;

@@ -90,8 +90,27 @@ export const DEFAULT_KEY = 'myghty_session_id';
 export const DEFAULT_LOCK_TIMEOUT = 10_000;
 
 const KNOWN = new Set<string>([
-  'type', 'namespaceClass', 'namespaceOptions', 'dataDir', 'id', 'key', 'secret', 'timeout', 'maxLifetime', 'cookieExpires',
-  'path', 'domain', 'secure', 'httpOnly', 'sameSite', 'useCookies', 'invalidateCorrupt', 'lockTimeout', 'sync', 'logFile', 'now',
+  'type',
+  'namespaceClass',
+  'namespaceOptions',
+  'dataDir',
+  'id',
+  'key',
+  'secret',
+  'timeout',
+  'maxLifetime',
+  'cookieExpires',
+  'path',
+  'domain',
+  'secure',
+  'httpOnly',
+  'sameSite',
+  'useCookies',
+  'invalidateCorrupt',
+  'lockTimeout',
+  'sync',
+  'logFile',
+  'now',
 ]);
 
 /** RFC 6265 cookie-name: an RFC 7230 token. */
@@ -101,7 +120,7 @@ const ATTRIBUTE_VALUE = /^[\u0021-\u003a\u003c-\u007e]+$/;
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
   return `${typeof value} ${String(value)}`;
@@ -190,7 +209,7 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
 
   if (o.id !== undefined && typeof o.id !== 'string') fail('id', 'a string', o.id);
   const key = o.key ?? DEFAULT_KEY;
-  if (typeof key !== 'string' || !TOKEN.test(key)) fail('key', 'a cookie name (letters, digits and !#$%&\'*+-.^_`|~)', key);
+  if (typeof key !== 'string' || !TOKEN.test(key)) fail('key', "a cookie name (letters, digits and !#$%&'*+-.^_`|~)", key);
 
   let signer: IdSigner | null = null;
   if (o.secret !== undefined) {
@@ -214,9 +233,11 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
   }
 
   const path = o.path ?? '/';
-  if (typeof path !== 'string' || !path.startsWith('/') || !ATTRIBUTE_VALUE.test(path)) fail('path', "a cookie path starting with '/' (no ';', spaces or control characters)", path);
+  if (typeof path !== 'string' || !path.startsWith('/') || !ATTRIBUTE_VALUE.test(path))
+    fail('path', "a cookie path starting with '/' (no ';', spaces or control characters)", path);
   const domain = o.domain;
-  if (domain !== undefined && (typeof domain !== 'string' || !ATTRIBUTE_VALUE.test(domain))) fail('domain', "a domain name (no ';', spaces or control characters)", domain);
+  if (domain !== undefined && (typeof domain !== 'string' || !ATTRIBUTE_VALUE.test(domain)))
+    fail('domain', "a domain name (no ';', spaces or control characters)", domain);
   const secure = o.secure ?? false;
   if (secure !== true && secure !== false && secure !== 'auto') fail('secure', "true, false or 'auto'", secure);
   const httpOnly = optionalBoolean(o, 'httpOnly', true);
@@ -237,14 +258,42 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
   if (typeof now !== 'function') fail('now', 'a function returning milliseconds since the epoch', now);
 
   try {
-    checkCookieAttributes(key, { path, domain, secure: secure !== false, httpOnly, sameSite, expires: cookieExpires instanceof Date ? cookieExpires : undefined, maxAge: undefined });
+    checkCookieAttributes(key, {
+      path,
+      domain,
+      secure: secure !== false,
+      httpOnly,
+      sameSite,
+      expires: cookieExpires instanceof Date ? cookieExpires : undefined,
+      maxAge: undefined,
+    });
   } catch (err) {
     throw new TypeError(`wasm-session: the cookie options do not make a valid Set-Cookie header: ${(err as Error).message}`, { cause: err });
   }
 
   return {
-    type, namespaceClass, namespaceOptions, dataDir, id: o.id, key, secret: o.secret, signer, timeout, maxLifetime, cookieExpires,
-    path, domain, secure, httpOnly, sameSite, useCookies, invalidateCorrupt, lockTimeout, sync, log: logWriter(o.logFile), now,
+    type,
+    namespaceClass,
+    namespaceOptions,
+    dataDir,
+    id: o.id,
+    key,
+    secret: o.secret,
+    signer,
+    timeout,
+    maxLifetime,
+    cookieExpires,
+    path,
+    domain,
+    secure,
+    httpOnly,
+    sameSite,
+    useCookies,
+    invalidateCorrupt,
+    lockTimeout,
+    sync,
+    log: logWriter(o.logFile),
+    now,
   };
 }
 
@@ -258,10 +307,13 @@ export function checkNamespaceClass(cls: unknown): asserts cls is NamespaceClass
   const proto = (cls as { prototype: Record<string, unknown> }).prototype;
   const missing = REQUIRED_METHODS.filter((m) => typeof proto[m] !== 'function');
   if (missing.length > 0) {
-    throw new TypeError(`wasm-session: option namespaceClass ${(cls as { name?: string }).name || '(anonymous class)'} lacks the required NamespaceManager method${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+    throw new TypeError(
+      `wasm-session: option namespaceClass ${(cls as { name?: string }).name || '(anonymous class)'} lacks the required NamespaceManager method${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+    );
   }
   for (const m of ['touch', 'lock', 'unlock', 'close']) {
-    if (proto[m] !== undefined && typeof proto[m] !== 'function') throw new TypeError(`wasm-session: option namespaceClass: ${m} must be a method when present`);
+    if (proto[m] !== undefined && typeof proto[m] !== 'function')
+      throw new TypeError(`wasm-session: option namespaceClass: ${m} must be a method when present`);
   }
   if ((typeof proto.lock === 'function') !== (typeof proto.unlock === 'function')) {
     throw new TypeError('wasm-session: option namespaceClass must implement both lock() and unlock(), or neither');
@@ -274,14 +326,13 @@ function logWriter(logFile: SessionOptions['logFile']): ((line: string) => void)
     if (logFile.length === 0 || logFile.includes('\0')) fail('logFile', 'a writable stream or a non-empty path', logFile);
     const file = nodePath.resolve(logFile);
     // Appended synchronously line by line: debug output, so simple and never lost.
-    return (line) => appendFileSync(file, line + '\n');
+    return (line) => appendFileSync(file, `${line}\n`);
   }
   if (typeof logFile === 'object' && typeof (logFile as { write?: unknown }).write === 'function') {
-    return (line) => void logFile.write(line + '\n');
+    return (line) => void logFile.write(`${line}\n`);
   }
   return fail('logFile', 'a writable stream or a path', logFile);
 }
-
 
 /** Myghty's names (session_ prefix stripped) that are not just camelCase of ours. */
 const SNAKE_ALIASES: Record<string, keyof SessionOptions> = {
@@ -312,7 +363,9 @@ export function optionsFromConfig(config: Record<string, unknown> | undefined): 
     const bare = name.slice('session_'.length);
     const option = SNAKE_ALIASES[bare] ?? camel(bare);
     if (!KNOWN.has(option)) {
-      throw new TypeError(`wasm-session: unknown session option ${JSON.stringify(name)}; known: ${[...KNOWN].map((k) => 'session_' + k.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())).join(', ')}`);
+      throw new TypeError(
+        `wasm-session: unknown session option ${JSON.stringify(name)}; known: ${[...KNOWN].map((k) => `session_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`).join(', ')}`,
+      );
     }
     if (option in out) throw new TypeError(`wasm-session: session option ${JSON.stringify(name)} is given twice (under two names)`);
     out[option] = value;

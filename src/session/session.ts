@@ -7,7 +7,13 @@ import type { IncomingMessage } from 'node:http';
 // The dbm's msgpack codec (not its bare packr): it also makes Map round-trip.
 import { msgpackCodec, SliceDecoder } from '../dbm/codec.js';
 import {
-  appendSetCookie, isTlsRequest, readCookieValues, serializeCookie, serializeExpiredCookie, type CookieAttributes, type CookieResponse,
+  appendSetCookie,
+  isTlsRequest,
+  readCookieValues,
+  serializeCookie,
+  serializeExpiredCookie,
+  type CookieAttributes,
+  type CookieResponse,
 } from './cookies.js';
 import { SessionCorruptError, SessionError } from './errors.js';
 import { decodeClientId, encodeClientId, generateId } from './ids.js';
@@ -338,7 +344,11 @@ export class Session implements Iterable<[string, unknown]> {
       try {
         values.set(key, decoder.decode(bytes));
       } catch (err) {
-        throw new SessionCorruptError(this.#describeStorage(), this.#id, new Error(`the value of key ${JSON.stringify(key)} does not decode: ${(err as Error).message}`, { cause: err }));
+        throw new SessionCorruptError(
+          this.#describeStorage(),
+          this.#id,
+          new Error(`the value of key ${JSON.stringify(key)} does not decode: ${(err as Error).message}`, { cause: err }),
+        );
       }
     }
     return values;
@@ -457,7 +467,11 @@ export class Session implements Iterable<[string, unknown]> {
     try {
       return msgpackCodec.encode(value);
     } catch (err) {
-      throw new SessionError(`wasm-session: the value for session key ${JSON.stringify(key)} cannot be stored: ${(err as Error).message}; nothing was written`, 'ERR_SESSION_VALUE', { cause: err });
+      throw new SessionError(
+        `wasm-session: the value for session key ${JSON.stringify(key)} cannot be stored: ${(err as Error).message}; nothing was written`,
+        'ERR_SESSION_VALUE',
+        { cause: err },
+      );
     }
   }
 
@@ -540,7 +554,10 @@ export class Session implements Iterable<[string, unknown]> {
   async lock(): Promise<void> {
     if (this.#locked) return;
     if (typeof this.#ns.lock !== 'function') {
-      throw new SessionError(`wasm-session: the session store ${this.#opts.namespaceClass.name || '(anonymous)'} does not implement lock()`, 'ERR_SESSION_LOCK_UNSUPPORTED');
+      throw new SessionError(
+        `wasm-session: the session store ${this.#opts.namespaceClass.name || '(anonymous)'} does not implement lock()`,
+        'ERR_SESSION_LOCK_UNSUPPORTED',
+      );
     }
     await this.#ns.lock(this.#opts.lockTimeout);
     this.#locked = true;
@@ -707,9 +724,8 @@ export class Session implements Iterable<[string, unknown]> {
 
 /** Ids are bearer secrets: logs show only a prefix. */
 function short(id: string): string {
-  return id.slice(0, 8) + '…';
+  return `${id.slice(0, 8)}…`;
 }
-
 
 /**
  * Myghty's entry point: a session from a config that may use the

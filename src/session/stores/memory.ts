@@ -103,7 +103,10 @@ export class MemoryNamespace implements NamespaceManager {
   async lock(timeoutMs: number): Promise<void> {
     if (this.#holding) return;
     let lock = locks.get(this.id);
-    if (lock === undefined) locks.set(this.id, (lock = new IdLock()));
+    if (lock === undefined) {
+      lock = new IdLock();
+      locks.set(this.id, lock);
+    }
     if (lock.holder !== null) {
       const queue = lock.waiters;
       await new Promise<void>((resolve, reject) => {
