@@ -8,7 +8,7 @@ import type { FileIO } from './io.js';
 import { Pager } from './pager.js';
 import type { MetaState } from './meta.js';
 import { DirGeometry } from './meta.js';
-import { loadFreeSet } from './freeset.js';
+import { FreePages } from './freeset.js';
 import { H, M, MODE_INLINE, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
 
 export interface CheckReport {
@@ -177,13 +177,14 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
   if (keys !== s.keyCount) problem(0, `meta counts ${s.keyCount} keys, the pages hold ${keys}`);
 
   guard(s.freelistPage, () => {
-    const free = loadFreeSet(pager, ctx.meta, s);
+    const free = FreePages.decode(pager, ctx.meta, s);
     try {
       for (const no of free.spillPages) mark(no, KIND.freelist, 'spilled free list');
-      const n = w.freeCount(free.set);
-      for (let i = 0; i < n; i++) mark(w.freeGet(free.set, i), KIND.free, 'free list');
+      free.pages.forEach((no) => {
+        mark(no, KIND.free, 'free list');
+      });
     } finally {
-      w.dealloc(free.set);
+      free.pages.dispose();
     }
   });
   for (let no = 2; no < s.pageCount; no++) {

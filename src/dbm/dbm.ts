@@ -697,10 +697,10 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       // the next operation starts from the file again.
       this.#pager.invalidate();
       this.#stale = true;
-      if (result.free && result.free.set !== 0) w.dealloc(result.free.set);
+      result.free?.pages.dispose();
       throw err;
     }
-    if (result.free) this.#freeSets.adopt(result.meta, result.free.set, result.free.spillPages);
+    if (result.free) this.#freeSets.adopt(result.meta, result.free.pages, result.free.spillPages);
     else this.#freeSets.retag(this.#state, result.meta);
     w.copyWithin(this.#meta, result.metaPtr, this.pageSize);
     this.#state = result.meta;

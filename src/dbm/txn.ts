@@ -15,7 +15,7 @@ import type { Pager, PageWrite } from './pager.js';
 import { Tree } from './tree.js';
 import { H, MODE_INLINE, MODE_HASHED, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
 import { type MetaState, writeMetaFields, dirIndex } from './meta.js';
-import type { FreeSetCache } from './freeset.js';
+import { type FreeSetCache, type FreePages, PageAllocator } from './freeset.js';
 
 export interface CommitResult {
   meta: MetaState;
@@ -23,11 +23,11 @@ export interface CommitResult {
   metaPtr: number;
   pages: PageWrite[];
   /**
-   * The new state's free set and spilled-list pages, for the handle's
-   * FreeSetCache once the commit is on disk (the caller owns `set`); null
+   * The new state's free pages and spilled-list pages, for the handle's
+   * FreeSetCache once the commit is on disk (the caller owns `pages`); null
    * when the free pages did not change.
    */
-  free: { set: number; spillPages: number[] } | null;
+  free: { pages: FreePages; spillPages: number[] } | null;
 }
 
 export class Txn extends Tree {
@@ -35,9 +35,7 @@ export class Txn extends Tree {
   private readonly work: number;
   private readonly s: MetaState;
   private readonly dirty = new Map<number, number>();
-  private readonly pending = new Set<number>();
-  private free: number;
-  private freeCapacity: number;
+  private readonly alloc: PageAllocator;
   /** Pages of the committed state's spilled free list (none when it is inline). */
   private readonly spillPages: number;
   private changed = false;
@@ -63,10 +61,9 @@ export class Txn extends Tree {
       w.dealloc(this.work);
       throw err;
     }
-    this.free = loaded.set;
-    this.freeCapacity = loaded.capacity;
+    this.alloc = new PageAllocator(loaded.pages, this.s);
     // A spilled free list belongs to the old state only.
-    for (const no of loaded.spillPages) this.pending.add(no);
+    for (const no of loaded.spillPages) this.alloc.releaseCommitted(no);
     this.spillPages = loaded.spillPages.length;
   }
 
@@ -101,59 +98,10 @@ export class Txn extends Tree {
     return ptr;
   }
 
-  // ---- free pages ---------------------------------------------------------
-
-  /** Room for more free pages; `free` is 0 while the set is empty and was never needed. */
-  private growFree(): void {
-    const capacity = Math.max(this.freeCapacity * 2, this.s.pageCount + 64);
-    const next = w.alloc(w.FREE_SET_HEADER + 4 * capacity);
-    w.freeInit(next, capacity);
-    if (this.free !== 0) {
-      const count = w.freeCount(this.free);
-      w.copyWithin(next, this.free, w.FREE_SET_HEADER + 4 * count);
-      w.setU32(next, capacity);
-      w.dealloc(this.free);
-    }
-    this.free = next;
-    this.freeCapacity = capacity;
-  }
-
-  /** Page `no` is free for this transaction's own use. */
-  private addFree(no: number): void {
-    if (this.free === 0) this.growFree();
-    for (;;) {
-      const rc = w.freeAdd(this.free, no);
-      if (rc === 0) return;
-      if (rc === -1) throw this.corrupt(no, 'page freed twice');
-      this.growFree();
-    }
-  }
-
-  /** A page number for a new page: a free one, or the next past the end. */
-  private allocNo(): number {
-    return this.allocRun(1);
-  }
-
-  /** First page of `n` consecutive new pages. */
-  private allocRun(n: number): number {
-    const first = this.takeFreeRun(n);
-    return first !== 0 ? first : this.extend(n);
-  }
-
-  /** First page of a run of `n` pages free in the committed state, or 0 if there is none. */
-  private takeFreeRun(n: number): number {
-    return this.free === 0 ? 0 : w.freeTakeRun(this.free, n);
-  }
-
-  /** First of `n` new pages past the end of the file. */
-  private extend(n: number): number {
-    const start = this.s.pageCount;
-    this.s.pageCount += n;
-    return start;
-  }
+  // ---- pages ------------------------------------------------------------------
 
   /** A new zeroed page of `type` in a slot this transaction owns. */
-  private newPage(type: number, aux: number, no = this.allocNo()): { no: number; ptr: number } {
+  private newPage(type: number, aux: number, no = this.alloc.alloc()): { no: number; ptr: number } {
     const ptr = this.pager.slot();
     w.pageInit(ptr, this.pageSize, type, aux, no, this.txid);
     this.dirty.set(no, ptr);
@@ -167,11 +115,10 @@ export class Txn extends Tree {
       // Allocated by this transaction: nothing committed uses it.
       this.dirty.delete(no);
       this.pager.releaseSlot(ptr);
-      this.addFree(no);
+      if (!this.alloc.releaseOwn(no)) throw this.corrupt(no, 'page freed twice');
       return;
     }
-    if (this.pending.has(no)) throw this.corrupt(no, 'page freed twice');
-    this.pending.add(no);
+    if (!this.alloc.releaseCommitted(no)) throw this.corrupt(no, 'page freed twice');
   }
 
   /** A writable copy of page `no`: itself if new in this transaction. */
@@ -179,7 +126,7 @@ export class Txn extends Tree {
     const own = this.dirty.get(no);
     if (own !== undefined) return { no, ptr: own, moved: false };
     const src = this.page(no, type);
-    const copyNo = this.allocNo();
+    const copyNo = this.alloc.alloc();
     const ptr = this.pager.slot();
     w.copyWithin(ptr, src, this.pageSize);
     w.pageRestamp(ptr, copyNo, this.txid);
@@ -362,7 +309,7 @@ export class Txn extends Tree {
   /** Writes `value` to a new run of overflow pages; returns its first page. */
   private writeOverflow(value: Uint8Array): number {
     const count = this.overflowPages(value.byteLength);
-    const first = this.allocRun(count);
+    const first = this.alloc.allocRun(count);
     for (let i = 0; i < count; i++) {
       const page = this.newPage(PAGE_TYPE.overflow, 0, first + i);
       const chunk = value.subarray(i * this.payload, Math.min(value.byteLength, (i + 1) * this.payload));
@@ -477,14 +424,14 @@ export class Txn extends Tree {
     const s = this.s;
     for (const [no, ptr] of this.dirty) {
       this.pager.releaseSlot(ptr);
-      this.addFree(no);
+      if (!this.alloc.releaseOwn(no)) throw this.corrupt(no, 'page freed twice');
     }
     this.dirty.clear();
     // Every page of the committed state that is not free is in use by it.
-    this.pending.clear();
+    this.alloc.pending.clear();
     this.cleared = true;
     for (let no = 2; no < this.base.pageCount; no++) {
-      if (this.free === 0 || !w.freeHas(this.free, no)) this.pending.add(no);
+      if (!this.alloc.isFree(no)) this.alloc.pending.add(no);
     }
     w.zero(this.mainBase, this.pageSize - w.META_HEADER);
     s.mode = MODE_INLINE;
@@ -521,14 +468,15 @@ export class Txn extends Tree {
     const s = this.s;
     s.txid = this.txid;
     if (this.keepsSpilledList()) return this.seal(null);
-    const merged = this.mergedFree();
+    const { pages: merged, doubleFree } = this.alloc.merged();
+    if (doubleFree >= 0) throw this.corrupt(doubleFree, 'a page in use is also on the free list');
     let spillPages: number[] = [];
-    let bytes = merged === 0 ? 0 : w.freeEncodedSize(merged);
+    let bytes = merged.encodedSize();
     const room = this.pageSize - w.META_HEADER - s.mainUsed;
     s.freelistPage = 0;
     if (bytes <= room) {
       w.zero(this.mainBase + s.mainUsed, room);
-      if (merged !== 0) w.freeEncode(merged, this.mainBase + s.mainUsed);
+      merged.encode(this.mainBase + s.mainUsed);
     } else {
       // Pages for the spilled list come from pages free in the committed
       // state (or past its end), never from `pending`. A reader finds the
@@ -538,23 +486,23 @@ export class Txn extends Tree {
       // run is kept only if the count still matches; otherwise the list goes
       // past the end of the file, where taking pages changes nothing.
       const count = Math.ceil(bytes / this.payload);
-      let first = this.takeFreeRun(count);
+      let first = this.alloc.takeFreeRun(count);
       if (first !== 0) {
-        for (let i = 0; i < count; i++) w.freeRemove(merged, first + i);
-        const after = w.freeEncodedSize(merged);
+        for (let i = 0; i < count; i++) merged.remove(first + i);
+        const after = merged.encodedSize();
         if (Math.ceil(after / this.payload) === count) {
           bytes = after;
         } else {
           for (let i = 0; i < count; i++) {
-            w.freeAdd(merged, first + i);
-            this.addFree(first + i);
+            merged.add(first + i);
+            this.alloc.releaseOwn(first + i);
           }
           first = 0;
         }
       }
-      if (first === 0) first = this.extend(count);
+      if (first === 0) first = this.alloc.extend(count);
       const buf = w.alloc(count * this.payload);
-      w.freeEncode(merged, buf);
+      merged.encode(buf);
       for (let i = 0; i < count; i++) {
         const page = this.newPage(PAGE_TYPE.freelist, 0, first + i);
         const n = Math.max(0, Math.min(this.payload, bytes - i * this.payload));
@@ -568,8 +516,8 @@ export class Txn extends Tree {
       w.zero(this.mainBase + s.mainUsed, room);
     }
     s.freeBytes = bytes;
-    s.freeCount = merged === 0 ? 0 : w.freeCount(merged);
-    return this.seal({ set: merged, spillPages });
+    s.freeCount = merged.count;
+    return this.seal({ pages: merged, spillPages });
   }
 
   /**
@@ -582,7 +530,7 @@ export class Txn extends Tree {
     return (
       this.base.freelistPage !== 0 &&
       this.dirty.size === 0 &&
-      this.pending.size === this.spillPages &&
+      this.alloc.pending.size === this.spillPages &&
       this.s.pageCount === this.base.pageCount &&
       !this.cleared
     );
@@ -599,29 +547,6 @@ export class Txn extends Tree {
       pages.push({ no, ptr });
     }
     return { meta: { ...s }, metaPtr: this.work, pages, free };
-  }
-
-  /**
-   * A new free set: the free pages left plus the ones freed by this
-   * transaction; 0 when that is no page at all (a small inline file).
-   */
-  private mergedFree(): number {
-    const count = this.free === 0 ? 0 : w.freeCount(this.free);
-    if (count === 0 && this.pending.size === 0) return 0;
-    const capacity = count + this.pending.size + 64;
-    const merged = w.alloc(w.FREE_SET_HEADER + 4 * capacity);
-    w.freeInit(merged, capacity);
-    if (count > 0) {
-      w.copyWithin(merged, this.free, w.FREE_SET_HEADER + 4 * count);
-      w.setU32(merged, capacity);
-    }
-    for (const no of this.pending) {
-      if (w.freeAdd(merged, no) !== 0) {
-        w.dealloc(merged);
-        throw this.corrupt(no, 'a page in use is also on the free list');
-      }
-    }
-    return merged;
   }
 
   /** After the commit is on disk: hand the new pages to the cache. */
@@ -642,6 +567,6 @@ export class Txn extends Tree {
     if (this.done) return;
     this.done = true;
     w.dealloc(this.work);
-    if (this.free !== 0) w.dealloc(this.free);
+    this.alloc.dispose();
   }
 }
