@@ -25,8 +25,8 @@ export {
 } from './records';
 export { dirFill, dirDoubleInto, dirEntriesInRange } from './dir';
 export {
-  FREE_SET_HEADER, freeInit, freeCount, freeGet, freeHas, freeAdd, freeTake, freeTakeRun, freeRemove,
-  freeEncodedSize, freeEncode, freeDecode,
+  FREE_SET_HEADER, freeInit, freeCount, freeRuns, freeRunStart, freeRunLen, freeHas, freeAdd, freeRemove,
+  freeTakeRun, freeEncodedSize, freeEncode, freeDecode,
 } from './freelist';
 
 export const IO_SIZE: i32 = 65536;

@@ -71,10 +71,11 @@ interface CoreExports {
   dirEntriesInRange(base: number, n: number, pageCount: number): number;
   freeInit(set: number, capacity: number): void;
   freeCount(set: number): number;
-  freeGet(set: number, i: number): number;
+  freeRuns(set: number): number;
+  freeRunStart(set: number, i: number): number;
+  freeRunLen(set: number, i: number): number;
   freeHas(set: number, page: number): number;
   freeAdd(set: number, page: number): number;
-  freeTake(set: number, n: number, out: number): number;
   freeRemove(set: number, page: number): number;
   freeTakeRun(set: number, n: number): number;
   freeEncodedSize(set: number): number;
@@ -493,10 +494,11 @@ export const dirDoubleInto = guarded<(src: number, n: number, dst: number) => vo
 export const dirEntriesInRange = guarded<(base: number, n: number, pageCount: number) => number>('dirEntriesInRange');
 export const freeInit = guarded<(set: number, capacity: number) => void>('freeInit');
 export const freeCount = guarded<(set: number) => number>('freeCount');
-export const freeGet = guarded<(set: number, i: number) => number>('freeGet');
+export const freeRuns = guarded<(set: number) => number>('freeRuns');
+export const freeRunStart = guarded<(set: number, i: number) => number>('freeRunStart');
+export const freeRunLen = guarded<(set: number, i: number) => number>('freeRunLen');
 export const freeHas = guarded<(set: number, page: number) => number>('freeHas');
 export const freeAdd = guarded<(set: number, page: number) => number>('freeAdd');
-export const freeTake = guarded<(set: number, n: number, out: number) => number>('freeTake');
 export const freeTakeRun = guarded<(set: number, n: number) => number>('freeTakeRun');
 export const freeRemove = guarded<(set: number, page: number) => number>('freeRemove');
 export const freeEncodedSize = guarded<(set: number) => number>('freeEncodedSize');

@@ -15,10 +15,14 @@ import type { Pager } from './pager.js';
 import type { MetaState } from './meta.js';
 import { H, PAGE_TYPE } from './format.js';
 
-/** A set of page numbers in wasm memory; dispose() frees it. */
+/** Bytes of a wasm free set with room for `runs` runs. */
+const setBytes = (runs: number): number => w.FREE_SET_HEADER + 8 * runs;
+
+/** A set of page numbers in wasm memory, kept as runs of consecutive pages; dispose() frees it. */
 export class FreePages {
   /** Address of the wasm set; 0 while it is empty and was never needed. */
   #set: number;
+  /** Room, in runs. */
   #capacity: number;
 
   private constructor(set: number, capacity: number) {
@@ -67,8 +71,9 @@ export class FreePages {
         filled += n;
       }
     }
-    const capacity = state.pageCount + 64;
-    const set = w.alloc(w.FREE_SET_HEADER + 4 * capacity);
+    // Every run takes at least two bytes to encode.
+    const capacity = Math.ceil(state.freeBytes / 2) + 16;
+    const set = w.alloc(setBytes(capacity));
     w.freeInit(set, capacity);
     try {
       const n = w.freeDecode(set, src, state.freeBytes, state.pageCount);
@@ -108,7 +113,11 @@ export class FreePages {
 
   /** Removes page `no`; false when it was not in the set. */
   remove(no: number): boolean {
-    return this.#set !== 0 && w.freeRemove(this.#set, no) === 1;
+    for (;;) {
+      const rc = this.#set === 0 ? 0 : w.freeRemove(this.#set, no);
+      if (rc !== -2) return rc === 1;
+      this.#grow();
+    }
   }
 
   /** Takes the lowest run of `n` consecutive pages: its first page, or 0 when there is none. */
@@ -128,19 +137,21 @@ export class FreePages {
 
   /** Calls `fn` with every page, ascending. */
   forEach(fn: (no: number) => void): void {
-    const n = this.count;
-    for (let i = 0; i < n; i++) fn(w.freeGet(this.#set, i));
+    const runs = this.#set === 0 ? 0 : w.freeRuns(this.#set);
+    for (let i = 0; i < runs; i++) {
+      const start = w.freeRunStart(this.#set, i);
+      const end = start + w.freeRunLen(this.#set, i);
+      for (let no = start; no < end; no++) fn(no);
+    }
   }
 
   /** An independent copy. */
   clone(): FreePages {
     if (this.#set === 0) return FreePages.empty();
-    const count = w.freeCount(this.#set);
-    const capacity = Math.max(this.#capacity, count);
-    const copy = w.alloc(w.FREE_SET_HEADER + 4 * capacity);
-    w.copyWithin(copy, this.#set, w.FREE_SET_HEADER + 4 * count);
-    w.setU32(copy, capacity);
-    return new FreePages(copy, capacity);
+    const runs = w.freeRuns(this.#set);
+    const copy = w.alloc(setBytes(this.#capacity));
+    w.copyWithin(copy, this.#set, setBytes(runs));
+    return new FreePages(copy, this.#capacity);
   }
 
   dispose(): void {
@@ -150,15 +161,16 @@ export class FreePages {
   }
 
   #grow(): void {
-    const count = this.count;
-    const capacity = Math.max(this.#capacity * 2, count + 64);
-    const next = w.alloc(w.FREE_SET_HEADER + 4 * capacity);
-    w.freeInit(next, capacity);
+    const runs = this.#set === 0 ? 0 : w.freeRuns(this.#set);
+    const capacity = Math.max(this.#capacity * 2, runs + 64);
+    const next = w.alloc(setBytes(capacity));
     if (this.#set !== 0) {
-      w.copyWithin(next + w.FREE_SET_HEADER, this.#set + w.FREE_SET_HEADER, 4 * count);
-      w.setU32(next + 4, count);
+      w.copyWithin(next, this.#set, setBytes(runs));
       w.dealloc(this.#set);
+    } else {
+      w.freeInit(next, 0);
     }
+    w.setU32(next, capacity);
     this.#set = next;
     this.#capacity = capacity;
   }
