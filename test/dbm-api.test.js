@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { Dbm, DbmError, DbmClosedError, DbmReadOnlyError } from 'wasm-session/dbm';
-import { SEED, rng, randomBytes, tempDir, readAll, sleep } from './fixtures/dbm/helpers.js';
+import { nextTurn, randomBytes, rng, SEED, sleep, tempDir } from './helpers/index.js';
+import { readAll } from './helpers/dbm.js';
 
 const fileHash = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
@@ -125,7 +126,7 @@ describe('dbm API', () => {
         for (let i = 0; i < 300; i++) tx.set(`k${i}`, i);
       });
       assert.equal(await h1.get('k7'), 7);
-      await sleep(1); // let the event loop turn: h1 drops its lock
+      await nextTurn(); // h1 drops its lock when the event loop turns
       const h2 = await openDb(file, { flag: 'n', pageSize: 512 });
       await h2.set('fresh', 1);
       await h2.close();
@@ -135,7 +136,7 @@ describe('dbm API', () => {
       assert.deepEqual(Object.fromEntries(await readAll(h1)), { fresh: 1, more: 2 });
       assert.equal((await h1.check()).keys, 2);
       // Re-created with another page size, the file is not one h1 can read.
-      await sleep(1);
+      await nextTurn();
       await (await Dbm.open(file, { flag: 'n', pageSize: 1024 })).close();
       await assert.rejects(h1.get('more'), (err) => err instanceof DbmError && /replaced by a file with another page size/.test(err.message));
     });

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { Dbm, LockTimeoutError } from 'wasm-session/dbm';
-import { SEED, LONG, tempDir, startChild, sleep } from './fixtures/dbm/helpers.js';
+import { LONG, nextTurn, SEED, sleep, startChild, tempDir } from './helpers/index.js';
 import { Replay, COUNTER } from './fixtures/dbm/commit-script.js';
 
 const PROCESSES = 4;
@@ -61,7 +61,7 @@ describe(`dbm concurrency (seed ${SEED})`, function () {
     const file = fresh();
     await (await Dbm.open(file, { flag: 'c' })).close();
     const workers = [];
-    for (let id = 0; id < PROCESSES; id++) workers.push(start('counter-worker.js', [file, PER_PROCESS, id]));
+    for (let id = 0; id < PROCESSES; id++) workers.push(start('dbm/counter-worker.js', [file, PER_PROCESS, id]));
     for (const worker of workers) {
       assert.equal(await worker.waitFor('done', 110_000), 'done', worker.stderr);
       const { code } = await worker.exited;
@@ -84,7 +84,7 @@ describe(`dbm concurrency (seed ${SEED})`, function () {
     const bump = (db, who) =>
       db.transaction(async (tx) => {
         const total = tx.get('total') ?? 0;
-        await new Promise((resolve) => setImmediate(resolve));
+        await nextTurn();
         tx.set('total', total + 1);
         tx.set(who, (tx.get(who) ?? 0) + 1);
       });
@@ -103,7 +103,7 @@ describe(`dbm concurrency (seed ${SEED})`, function () {
     const file = fresh();
     const db = await open(file, { flag: 'c', lockTimeout: 1500 });
     await db.set('before', 1);
-    const holder = start('lock-holder.js', [file, 'lock'], { stdin: 'pipe' });
+    const holder = start('dbm/lock-holder.js', [file, 'lock'], { stdin: 'pipe' });
     assert.equal(await holder.nextLine(30_000), 'locked', holder.stderr);
 
     const t0 = Date.now();
@@ -181,7 +181,7 @@ describe(`dbm concurrency (seed ${SEED})`, function () {
       const setup = await open(file, { flag: 'c' });
       await setup.set('mine', 0);
       await setup.close();
-      const busy = start('busy-writer.js', [file, how, 4000]);
+      const busy = start('dbm/busy-writer.js', [file, how, 4000]);
       assert.equal(await busy.waitFor('busy'), 'busy');
       await sleep(200); // well into its loop
       const db = await open(file, { flag: 'w', lockTimeout: 3000 });
@@ -206,7 +206,7 @@ describe(`dbm concurrency (seed ${SEED})`, function () {
     await (await Dbm.open(file, { flag: 'c', pageSize: 1024 })).close();
     // The writer pauses a millisecond between commits, as a server between
     // requests does (a writer that never pauses is the fairness tests' case).
-    const writer = start('crash-writer.js', [file, 'none', '1']);
+    const writer = start('dbm/crash-writer.js', [file, 'none', '1']);
     assert.ok(await writer.waitFor('ready', 30_000), writer.stderr);
     const reader = await open(file, { flag: 'w' });
     const replay = new Replay();

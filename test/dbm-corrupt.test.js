@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Dbm, DbmCorruptError } from 'wasm-session/dbm';
-import { SEED, LONG, rng, randInt, randomBytes, tempDir, startChild } from './fixtures/dbm/helpers.js';
+import { Children, LONG, randInt, randomBytes, rng, SEED, tempDir } from './helpers/index.js';
 
 const CASES_PER_BASE = LONG ? 3000 : 300;
 /** Longest any one case may take (open, reads, check) before it counts as a hang. */
@@ -20,14 +20,11 @@ const CASE_LIMIT_MS = 10_000;
 describe(`dbm corrupt input (seed ${SEED}, ${CASES_PER_BASE} cases per file shape)`, function () {
   this.timeout(LONG ? 3_600_000 : 300_000);
   let tmp;
-  const children = new Set();
+  const children = new Children();
   before(() => {
     tmp = tempDir('corrupt');
   });
-  afterEach(async () => {
-    for (const child of children) await child.stop();
-    children.clear();
-  });
+  afterEach(() => children.stopAll('SIGKILL'));
   after(() => tmp.cleanup());
 
   /** Builds one base file; returns its description for the reader. */
@@ -108,8 +105,7 @@ describe(`dbm corrupt input (seed ${SEED}, ${CASES_PER_BASE} cases per file shap
     }
     const jobFile = tmp.file('job.json');
     fs.writeFileSync(jobFile, JSON.stringify({ dir: tmp.dir, bases: bases.map(({ name, file, entries }) => ({ name, file, entries })), cases }));
-    const child = startChild('corrupt-reader.js', [jobFile]);
-    children.add(child);
+    const child = children.spawn('dbm/corrupt-reader.js', [jobFile]);
 
     const outcomes = {};
     const failures = [];

@@ -9,11 +9,11 @@ import path from 'node:path';
 import { Dbm } from 'wasm-session/dbm';
 import { DbmNamespace, MemoryNamespace, LockTimeoutError, SessionCorruptError, generateId } from 'wasm-session/session';
 import { sessionHandler } from './fixtures/session/app.js';
-import { CookieJar, startServer, tmpDir, sessionFiles } from './fixtures/session/helpers.js';
+import { sleep, tempDir } from './helpers/index.js';
+import { CookieJar, sessionFiles, startServer } from './helpers/http.js';
 
 const bytes = (s) => Buffer.from(s);
 const options = (dataDir, extra = {}) => ({ dataDir, lockTimeout: 10_000, sync: 'none', now: Date.now, ...extra });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 for (const [name, Store] of [
   ['DbmNamespace', DbmNamespace],
@@ -23,7 +23,7 @@ for (const [name, Store] of [
     this.timeout(20000);
     let dir;
     beforeEach(() => {
-      dir = tmpDir('wasm-session-contract-');
+      dir = tempDir('contract').dir;
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -131,7 +131,7 @@ describe('DbmNamespace files', function () {
   this.timeout(20000);
   let dir;
   beforeEach(() => {
-    dir = tmpDir('wasm-session-files-');
+    dir = tempDir('files').dir;
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
