@@ -14,8 +14,12 @@ import { Dbm, DbmCorruptError } from 'wasm-session/dbm';
 import { Children, LONG, randInt, randomBytes, rng, SEED, tempDir } from './helpers/index.js';
 
 const CASES_PER_BASE = LONG ? 3000 : 300;
-/** Longest any one case may take (open, reads, check) before it counts as a hang. */
-const CASE_LIMIT_MS = 10_000;
+/**
+ * The watchdog: a case (open, reads, check() of one small file, milliseconds
+ * normally) that gives no answer for this long hangs. Generous, so that a
+ * loaded machine is never taken for a hang; no case is timed otherwise.
+ */
+const HANG_MS = 30_000;
 
 describe(`dbm corrupt input (seed ${SEED}, ${CASES_PER_BASE} cases per file shape)`, function () {
   this.timeout(LONG ? 3_600_000 : 300_000);
@@ -110,7 +114,7 @@ describe(`dbm corrupt input (seed ${SEED}, ${CASES_PER_BASE} cases per file shap
     const outcomes = {};
     const failures = [];
     for (const c of cases) {
-      const line = await child.nextLine(CASE_LIMIT_MS);
+      const line = await child.nextLine(HANG_MS);
       assert.ok(line !== null, `case ${c.i} (${c.base}, ${JSON.stringify(c.damage)}) hung or crashed the reader: ${child.stderr}`);
       const result = JSON.parse(line);
       assert.equal(result.i, c.i);
@@ -124,7 +128,6 @@ describe(`dbm corrupt input (seed ${SEED}, ${CASES_PER_BASE} cases per file shap
         (result.outcome === 'empty' && c.damage.length === 0) ||
         ((result.outcome === 'wrong' || result.outcome === 'undecodable') && c.damage.kind === 'sealedFlip');
       if (!ok) failures.push(`case ${c.i} (${c.base}, ${JSON.stringify(c.damage)}): ${result.outcome}: ${result.detail}`);
-      if (result.ms > CASE_LIMIT_MS / 2) failures.push(`case ${c.i} took ${result.ms} ms`);
     }
     console.log(`      outcomes: ${JSON.stringify(outcomes)}`);
     assert.deepEqual(failures, []);

@@ -99,11 +99,9 @@ describe(`dbm crash torture: SIGKILL (seed ${SEED}, ${LANES.length * KILLS_PER_L
     // It really holds the lock: our write times out.
     await assert.rejects(db.set('mine', 1), LockTimeoutError);
     await holder.stop();
-    const t0 = Date.now();
-    const waiter = await Dbm.open(file, { flag: 'w', lockTimeout: 5000 });
+    // Its exit released the lock: a handle that tries once (lockTimeout 0) gets it.
+    const waiter = await Dbm.open(file, { flag: 'w', lockTimeout: 0 });
     await waiter.set('mine', 2);
-    const waited = Date.now() - t0;
-    assert.ok(waited < 1000, `took ${waited} ms to get the lock of a dead process`);
     assert.equal(await waiter.get('uncommitted'), undefined);
     assert.equal(await waiter.get('committed'), 1);
     await waiter.check();

@@ -77,6 +77,54 @@ export async function waitFor(predicate, { timeout = 20_000, interval = 5, messa
   }
 }
 
+/**
+ * Counts the ticks of a `period` ms interval while `fn` runs; returns
+ * [result or error, ticks]. A wait that blocked the event loop would let
+ * next to no tick through.
+ */
+export async function countingTicks(fn, period = 10) {
+  let ticks = 0;
+  const timer = setInterval(() => {
+    ticks++;
+  }, period);
+  try {
+    const result = await fn().then(
+      (value) => ({ value }),
+      (error) => ({ error }),
+    );
+    return [result, ticks];
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * How many event-loop turns pass before `promise` settles: 0 when it
+ * settles within the current turn (through microtasks only), so a wake-up
+ * by an event can be told from one by a timer.
+ */
+export async function turnsUntil(promise) {
+  let settled = false;
+  const done = () => {
+    settled = true;
+  };
+  promise.then(done, done);
+  for (let turns = 0; ; turns++) {
+    await nextTurn();
+    if (settled) return turns;
+  }
+}
+
+/** A timer of `ms` whose `fired` says whether it has run: for "not before" assertions as an order of events. */
+export function marker(ms) {
+  const m = { fired: false };
+  m.timer = setTimeout(() => {
+    m.fired = true;
+  }, ms);
+  m.cancel = () => clearTimeout(m.timer);
+  return m;
+}
+
 // ---------------------------------------------------------------------------
 // Temporary directories.
 
