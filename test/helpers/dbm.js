@@ -32,14 +32,18 @@ export function ioError(code) {
  *   mode: 'EIO' | 'ENOSPC' throw at that call; 'short' writes only half of
  *         its bytes, returns that count, and the next write throws EIO
  *   failSyncAt: the fdatasync call that throws EIO
+ *   log: keep every write, fdatasync and ftruncate in `calls`, in order, as
+ *        { op: 'write', position, bytes } | { op: 'sync' } | { op: 'truncate', length }
  * Without options it only counts.
  */
-export function faultyIO({ failWriteAt = 0, mode = 'EIO', failSyncAt = 0 } = {}) {
+export function faultyIO({ failWriteAt = 0, mode = 'EIO', failSyncAt = 0, log = false } = {}) {
+  const record = log ? (call) => io.calls.push(call) : () => {};
   const io = {
     writes: 0,
     syncs: 0,
     preads: 0,
     faults: 0,
+    calls: [],
     open: (p, flags, m) => nodeFileIO.open(p, flags, m),
     close: (fd) => nodeFileIO.close(fd),
     pread(fd, buffer, offset, length, position) {
@@ -48,6 +52,7 @@ export function faultyIO({ failWriteAt = 0, mode = 'EIO', failSyncAt = 0 } = {})
     },
     pwritev(fd, buffers, position) {
       const n = ++io.writes;
+      record({ op: 'write', position, bytes: buffers.reduce((s, b) => s + b.byteLength, 0) });
       if (n === failWriteAt) {
         io.faults++;
         if (mode !== 'short') throw ioError(mode);
@@ -62,13 +67,17 @@ export function faultyIO({ failWriteAt = 0, mode = 'EIO', failSyncAt = 0 } = {})
       return nodeFileIO.pwritev(fd, buffers, position);
     },
     fdatasync(fd) {
+      record({ op: 'sync' });
       if (++io.syncs === failSyncAt) {
         io.faults++;
         throw ioError('EIO');
       }
       nodeFileIO.fdatasync(fd);
     },
-    ftruncate: (fd, len) => nodeFileIO.ftruncate(fd, len),
+    ftruncate(fd, length) {
+      record({ op: 'truncate', length });
+      nodeFileIO.ftruncate(fd, length);
+    },
     size: (fd) => nodeFileIO.size(fd),
   };
   return io;
