@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { md5 as hashWasmMd5 } from 'hash-wasm';
 import { md5, createIdSigner } from 'wasm-session';
-import { runGroup, versionOf } from './lib/harness.js';
+import { runGroup, versionOf } from '../lib/harness.js';
 
 export const title = 'crypto';
 
