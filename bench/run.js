@@ -10,6 +10,8 @@ const suites = {
   crypto: () => import('./suites/crypto.js'),
   dbm: () => import('./suites/dbm.js'),
   session: () => import('./suites/session.js'),
+  scale: () => import('./suites/scale.js'),
+  http: () => import('./suites/http.js'),
 };
 
 const wanted = process.argv.slice(2);

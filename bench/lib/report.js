@@ -53,7 +53,10 @@ export class Report {
       console.log(`| ${t.target} | ${t.measured.toFixed(2)}${unit} | ${t.met ? 'met' : 'NOT met'} | ${t.detail ?? describeTarget(t)} |`);
     }
     console.log(
-      '\nMeasured ratio: from an interleaved run (pairedRatio in bench/lib/harness.js: alternating blocks of the two operations, median of the per-round ratios), which holds up when the load of a shared machine changes; the tables measure cases one after the other.',
+      `\n${
+        this.measuredNote ??
+        'Measured ratio: from an interleaved run (pairedRatio in bench/lib/harness.js: alternating blocks of the two operations, median of the per-round ratios), which holds up when the load of a shared machine changes; the tables measure cases one after the other.'
+      }`,
     );
   }
 
