@@ -25,6 +25,10 @@ const signature = fromExpressSession('cookie-signature');
 
 export const COOKIE_NAME = 'connect.sid';
 
+/** What the peers' rows include of express-session's middleware, for the tables' notes. */
+export const EXPRESS_WORK_NOTE =
+  "Peers (MemoryStore, memorystore, session-file-store, the SQLite table) run behind express-session's cookie work, with its own cookie 0.7 and cookie-signature 1.0: parse the Cookie header, unsign the s: value (HMAC-SHA256), and on a change reset the cookie's expiry, sign the id and serialize + append a Set-Cookie. Not included: express-session's Session and Cookie objects, its two hashes of the session (JSON.stringify + SHA-1) to detect a change, its res.end/writeHead wrapping: the peers' rows are a lower bound of what an express-session app pays.";
+
 export function versions() {
   return {
     'cookie (express-session)': fromExpressSession('cookie/package.json').version,

@@ -23,6 +23,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { SESSION_CONTENDERS, expressMemoryStore, betterSqlite3, fileFloor, sessionFileStore, wasmDbm, wasmMemory } from '../contenders/session/index.js';
 import { packr } from '../lib/codec.js';
+import { EXPRESS_WORK_NOTE } from '../lib/express-cookie.js';
 import { codeUnderTest, describeFs, removeTempDir, tempDir } from '../lib/files.js';
 import { pairedRatio, packageVersion } from '../lib/harness.js';
 import { currentReport } from '../lib/report.js';
@@ -88,6 +89,7 @@ async function runShape(root, shape, withLostUpdates) {
     notes: [
       '',
       'One row = one request (µs/op per request): Cookie header -> signed id -> the stored session -> every key read -> res.end().',
+      EXPRESS_WORK_NOTE,
       "This project's load also stores the access time when the response ends (an 8-byte field in the dbm's meta page; the entry's time in 'memory'), as it does in a server; the 'load + touch' rows are the peers' equivalent (express-session touches an unchanged session at the end of the request when the store has touch()).",
       ...info,
     ],
@@ -179,6 +181,9 @@ async function lostUpdates(instances, report) {
       if (key === 'cycle:lock') locked[inst.contender === wasmDbm ? 'dbm' : 'memory'] = gained;
     }
   }
+  console.log(
+    "\nThe clients interleave at every await of a cycle. The SQLite table's cycle has none (better-sqlite3 is synchronous: SELECT to UPSERT runs in one go), so in one process it loses nothing; across processes it would.",
+  );
   report?.addTarget({
     target: 'lost-update check: lock() loses nothing (dbm and memory)',
     kind: 'speed',
