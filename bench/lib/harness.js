@@ -126,6 +126,7 @@ export function finishGroup(group, results) {
   printTable(group.title, results, { showTime: group.showTime });
   for (const line of group.notes ?? []) console.log(line);
   currentReport()?.addGroup(group.title, results);
+  results.title = group.title;
   return results;
 }
 

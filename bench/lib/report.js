@@ -72,7 +72,12 @@ export class Report {
           baseline: r.baseline,
           value: r.error ? 'error' : `${fmtHz(r.hz)} ${g.unit}`,
           note: r.note,
-          targets: targets.map((t) => ({ bound: chartBound(t, g), met: t.met, label: t.target })),
+          targets: targets.map((t) => ({
+            bound: chartBound(t, g, t.kind === 'speed' ? t.bound : 1 / t.bound),
+            measured: chartBound(t, g, t.kind === 'speed' ? t.measured : 1 / t.measured),
+            met: t.met,
+            label: t.target,
+          })),
         };
       }),
     }));
@@ -94,15 +99,14 @@ export class Report {
 }
 
 /**
- * The target as a ratio against the row's own table baseline, for the
- * chart. When the target's reference is that baseline this is the bound
- * itself (1/bound for a time bound); otherwise it is scaled by the
- * reference's ratio in the same table.
+ * A speed ratio against the target's reference, as a ratio against the
+ * row's own table baseline (for the chart): the same number when the
+ * reference is that baseline, else scaled by the reference's ratio in the
+ * same table.
  */
-function chartBound(t, group) {
-  const speedBound = t.kind === 'speed' ? t.bound : 1 / t.bound;
+function chartBound(t, group, speedRatio) {
   const ref = t.row.reference === undefined ? group.rows.find((r) => r.baseline) : group.rows.find((r) => r.name === t.row.reference);
-  return speedBound * (ref?.ratio ?? 1);
+  return speedRatio * (ref?.ratio ?? 1);
 }
 
 function describeTarget(t) {

@@ -1,11 +1,12 @@
 // A hand-written SVG bar chart of a suite's ratios: one section per table,
 // one horizontal bar per case from the baseline (1.0) to the case's ratio on
 // a log scale (so 0.05x and 40x both fit), labelled with the ratio and the
-// ops/s; a target, where a case has one, is a dashed line across its bar,
-// and the bar is green when the target is met, red when not.
+// ops/s; a target, where a case has one, is a dashed line across its bar
+// with a diamond at the interleaved run's ratio that decides it, and the bar
+// is green when the target is met, red when not.
 //
 // barChart({ title, subtitle?, sections: [{ title, rows: [{ label, ratio,
-//   value, baseline?, targets?: [{ bound, met, label }] }] }] }) -> SVG text.
+//   value, baseline?, targets?: [{ bound, measured?, met, label }] }] }] }) -> SVG text.
 
 const WIDTH = 1060;
 const LABEL_W = 440;
@@ -44,7 +45,7 @@ const fmtTick = (v) => (v >= 1 ? String(v) : v.toPrecision(1));
 
 export function barChart({ title, subtitle, sections, unit = 'ops/s' }) {
   const rows = sections.flatMap((s) => s.rows).filter((r) => Number.isFinite(r.ratio) && r.ratio > 0);
-  const values = [1, ...rows.map((r) => r.ratio), ...rows.flatMap((r) => (r.targets ?? []).map((t) => t.bound))];
+  const values = [1, ...rows.map((r) => r.ratio), ...rows.flatMap((r) => (r.targets ?? []).flatMap((t) => [t.bound, t.measured].filter((v) => v > 0)))];
   const lo = Math.min(...values) / 1.25;
   const hi = Math.max(...values) * 1.25;
   const x = (v) => LABEL_W + ((Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))) * PLOT_W;
@@ -56,7 +57,7 @@ export function barChart({ title, subtitle, sections, unit = 'ops/s' }) {
   out.push(`<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="12" y="22" font-size="16" font-weight="bold">${escapeXml(title)}</text>`);
   out.push(
-    `<text x="12" y="42" fill="#444">${escapeXml(subtitle ?? `bars: ${unit} against each table's baseline (1.0), log scale; dashed red line: a target; green/red: the target met/not met (decided by the interleaved run)`)}</text>`,
+    `<text x="12" y="42" fill="#444">${escapeXml(subtitle ?? `bars: ${unit} against each table's baseline (1.0), log scale; dashed red line: a target; black diamond: the measured ratio that decides it (interleaved where the suite says so); green/red: met/not met`)}</text>`,
   );
 
   // Grid and axis labels, over the whole height.
@@ -100,6 +101,14 @@ export function barChart({ title, subtitle, sections, unit = 'ops/s' }) {
         out.push(
           `<line x1="${lx.toFixed(1)}" y1="${y + 1}" x2="${lx.toFixed(1)}" y2="${y + ROW_H - 1}" stroke="${COLORS.target}" stroke-width="2" stroke-dasharray="3,2"><title>${escapeXml(t.label ?? 'target')}</title></line>`,
         );
+        if (Number.isFinite(t.measured) && t.measured > 0) {
+          // The interleaved run's ratio, which decides the target: a small diamond.
+          const mx = x(t.measured);
+          right = Math.max(right, mx + 4);
+          out.push(
+            `<path d="M${mx.toFixed(1)} ${mid - 5} l4 5 l-4 5 l-4 -5 z" fill="#111111"><title>${escapeXml(`${t.label ?? 'target'}: interleaved run ${fmtRatio(t.measured)}x`)}</title></path>`,
+          );
+        }
       }
       out.push(`<text x="${(right + 5).toFixed(1)}" y="${mid + 4}" fill="#222">${escapeXml(`${fmtRatio(row.ratio)}x · ${row.value}`)}</text>`);
       y += ROW_H;

@@ -125,12 +125,12 @@ async function runShape(root, shape, withLostUpdates) {
   const hz = (map, inst, key) => map.get(`${inst.name}/${key}`)?.hz;
   const label = (inst, key) => inst.cases[key].label;
   const [mem, dbm, express, sqlite, floor, sfs] = [wasmMemory, wasmDbm, expressMemoryStore, betterSqlite3, fileFloor, sessionFileStore].map(by);
-  const target = async (text, kind, bound_, [a, aKey], [b, bKey], table, group, block = 10) => {
+  const target = async (text, kind, limit, [a, aKey], [b, bKey], table, group, block = 10) => {
     const paired = await pair(a, aKey, b, bKey, block);
     report?.addTarget({
       target: `${shape.name}: ${text}`,
       kind,
-      bound: bound_,
+      bound: limit,
       paired,
       table: { caseHz: hz(table, b, bKey), refHz: hz(table, a, aKey) },
       row: { group, case: label(b, bKey), reference: label(a, aKey) },
