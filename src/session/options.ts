@@ -8,7 +8,7 @@ import type { Writable } from 'node:stream';
 import type { IdSigner } from '../crypto.js';
 import { checkCookieAttributes } from './cookies.js';
 import { signerFor } from './ids.js';
-import type { NamespaceClass } from './namespace.js';
+import type { NamespaceClass, StoreOptions } from './namespace.js';
 
 export type SessionType = 'dbm' | 'file' | 'memory';
 export type SameSite = 'lax' | 'strict' | 'none' | false;
@@ -23,6 +23,14 @@ export interface SessionOptions {
   namespaceOptions?: Record<string, unknown>;
   /** Directory of the session files (type 'dbm'); created with mode 0700 when missing. */
   dataDir?: string;
+  /**
+   * UNSAFE. Accept a dataDir that is not owned by this process's user or
+   * that other users can write to (a shared or world-writable directory):
+   * they could then read and plant session files.
+   */
+  allowUnsafeDataDir?: boolean;
+  /** Largest session, in bytes of encoded keys and values (default 1 MiB): larger is refused at save() and corrupt at load. */
+  maxSessionBytes?: number;
   /** A session id to use instead of the cookie's (e.g. from the URL); signed when `secret` is set. */
   id?: string;
   /** Cookie name (default 'myghty_session_id'). */
@@ -66,6 +74,8 @@ export interface NormalizedSessionOptions {
   readonly namespaceOptions: Readonly<Record<string, unknown>>;
   /** Absolute, or '' for stores that keep no files. */
   readonly dataDir: string;
+  readonly allowUnsafeDataDir: boolean;
+  readonly maxSessionBytes: number;
   readonly id: string | undefined;
   readonly key: string;
   readonly secret: string | readonly string[] | undefined;
@@ -84,16 +94,22 @@ export interface NormalizedSessionOptions {
   readonly sync: 'none' | 'commit';
   readonly log: ((line: string) => void) | null;
   readonly now: () => number;
+  /** What the store is constructed with: the store's share of these options, without secrets. */
+  readonly store: StoreOptions;
 }
 
 export const DEFAULT_KEY = 'myghty_session_id';
 export const DEFAULT_LOCK_TIMEOUT = 10_000;
+/** 1 MiB: far above any ordinary session (a cookie-based one is limited to 4 KiB), far below what stalls the event loop. */
+export const DEFAULT_MAX_SESSION_BYTES = 1024 * 1024;
 
 const KNOWN = new Set<string>([
   'type',
   'namespaceClass',
   'namespaceOptions',
   'dataDir',
+  'allowUnsafeDataDir',
+  'maxSessionBytes',
   'id',
   'key',
   'secret',
@@ -256,6 +272,10 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
   if (sync !== 'none' && sync !== 'commit') fail('sync', "'none' or 'commit'", sync);
   const now = o.now ?? Date.now;
   if (typeof now !== 'function') fail('now', 'a function returning milliseconds since the epoch', now);
+  const allowUnsafeDataDir = optionalBoolean(o, 'allowUnsafeDataDir', false);
+  const maxSessionBytes = o.maxSessionBytes ?? DEFAULT_MAX_SESSION_BYTES;
+  if (typeof maxSessionBytes !== 'number') fail('maxSessionBytes', 'a number of bytes', maxSessionBytes);
+  if (!Number.isSafeInteger(maxSessionBytes) || maxSessionBytes < 1) fail('maxSessionBytes', 'a whole number of bytes >= 1', maxSessionBytes, RangeError);
 
   try {
     checkCookieAttributes(key, {
@@ -294,6 +314,9 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
     sync,
     log: logWriter(o.logFile),
     now,
+    allowUnsafeDataDir,
+    maxSessionBytes,
+    store: Object.freeze({ dataDir, allowUnsafeDataDir, key, timeout, maxLifetime, maxSessionBytes, lockTimeout, sync, now, namespaceOptions }),
   };
 }
 

@@ -136,7 +136,7 @@ export class Session implements Iterable<[string, unknown]> {
     this.#clientId = fromCookie ? candidate : null;
     this.#mayBeStored = candidate !== null;
     this.#isNew = candidate === null;
-    this.#ns = new opts.namespaceClass(this.#id, opts);
+    this.#ns = new opts.namespaceClass(this.#id, opts.store);
     const now = opts.now();
     this.#created = now;
     this.#accessed = now;
@@ -387,7 +387,7 @@ export class Session implements Iterable<[string, unknown]> {
     const old = this.#ns;
     const oldId = this.#id;
     this.#id = generateId();
-    this.#ns = new this.#opts.namespaceClass(this.#id, this.#opts);
+    this.#ns = new this.#opts.namespaceClass(this.#id, this.#opts.store);
     if (this.#locked) {
       await this.#ns.lock!(this.#opts.lockTimeout);
       await old.unlock!();
@@ -427,10 +427,10 @@ export class Session implements Iterable<[string, unknown]> {
 
     if (this.#stored && set.size === 0 && deleted.length === 0) {
       if (this.#ns.touch) await this.#ns.touch(now);
-      else await this.#ns.save({ set, delete: deleted, created: this.#created, accessed: now });
+      else await this.#ns.save({ mode: 'update', set, delete: deleted, created: this.#created, accessed: now });
       this.#log('saved: unchanged, access time updated');
     } else {
-      await this.#ns.save({ set, delete: deleted, created: this.#created, accessed: now });
+      await this.#ns.save({ mode: this.#stored ? 'update' : 'create', set, delete: deleted, created: this.#created, accessed: now });
       this.#log(`saved ${set.size} changed and ${deleted.length} deleted key(s)`);
       this.#applyToBaseline(set, deleted);
     }
@@ -517,7 +517,7 @@ export class Session implements Iterable<[string, unknown]> {
     const old = this.#ns;
     const oldId = this.#id;
     const newId = generateId();
-    const next = new this.#opts.namespaceClass(newId, this.#opts);
+    const next = new this.#opts.namespaceClass(newId, this.#opts.store);
     if (!this.#stored) {
       this.#id = newId;
       this.#ns = next;
@@ -532,7 +532,7 @@ export class Session implements Iterable<[string, unknown]> {
     const set = this.#encodeChanges(true);
     if (this.#opts.useCookies) this.#assertHeadersOpen();
     if (this.#locked) await next.lock!(this.#opts.lockTimeout);
-    await next.save({ set, delete: [], created: this.#created, accessed: now });
+    await next.save({ mode: 'create', set, delete: [], created: this.#created, accessed: now });
     this.#id = newId;
     this.#ns = next;
     this.#baseline = set;
@@ -635,7 +635,7 @@ export class Session implements Iterable<[string, unknown]> {
     this.#accessPending = false;
     try {
       if (this.#ns.touch) await this.#ns.touch(this.#accessAt);
-      else await this.#ns.save({ set: new Map(), delete: [], created: this.#created, accessed: this.#accessAt });
+      else await this.#ns.save({ mode: 'update', set: new Map(), delete: [], created: this.#created, accessed: this.#accessAt });
       this.#log('access time stored at the end of the response');
     } catch (err) {
       this.#log(`storing the access time failed: ${(err as Error).message}`);

@@ -4,8 +4,7 @@
 // Nothing survives a restart and nothing is shared between processes.
 
 import { LockTimeoutError } from '../../errors.js';
-import type { NamespaceManager, SessionChanges, StoredSession } from '../namespace.js';
-import type { NormalizedSessionOptions } from '../options.js';
+import type { NamespaceManager, SessionChanges, StoreOptions, StoredSession, WriteResult } from '../namespace.js';
 
 interface Entry {
   /** Replaced, never mutated, on save: load() hands it out without copying. */
@@ -29,10 +28,10 @@ let nextSweep = 0;
 
 export class MemoryNamespace implements NamespaceManager {
   readonly id: string;
-  readonly #options: NormalizedSessionOptions;
+  readonly #options: StoreOptions;
   #holding = false;
 
-  constructor(id: string, options: NormalizedSessionOptions) {
+  constructor(id: string, options: StoreOptions) {
     if (typeof id !== 'string' || id.length === 0) throw new TypeError('wasm-session: MemoryNamespace needs a session id');
     this.id = id;
     this.#options = options;
@@ -79,7 +78,7 @@ export class MemoryNamespace implements NamespaceManager {
     return { data: entry.data, created: entry.created, accessed: entry.accessed };
   }
 
-  async save(changes: SessionChanges): Promise<void> {
+  async save(changes: SessionChanges): Promise<WriteResult> {
     await this.#waitForOthers();
     const entry = sessions.get(this.id);
     const data = new Map(entry?.data);
@@ -87,12 +86,15 @@ export class MemoryNamespace implements NamespaceManager {
     for (const [key, bytes] of changes.set) data.set(key, bytes);
     sessions.set(this.id, { data, created: changes.created, accessed: changes.accessed });
     this.#sweep(changes.accessed);
+    return 'ok';
   }
 
-  async touch(accessed: number): Promise<void> {
+  async touch(accessed: number): Promise<WriteResult> {
     await this.#waitForOthers();
     const entry = sessions.get(this.id);
-    if (entry !== undefined) entry.accessed = accessed;
+    if (entry === undefined) return 'gone';
+    entry.accessed = accessed;
+    return 'ok';
   }
 
   async remove(): Promise<void> {
