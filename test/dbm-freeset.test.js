@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import * as w from '../dist/wasm.js';
 import { FreePages, PageAllocator } from '../dist/dbm/freeset.js';
-import { SEED, rng, randInt } from './fixtures/dbm/helpers.js';
+import { SEED, rng, randInt } from './helpers/index.js';
 
 const PAGE = 4096;
 const fakePager = {
