@@ -180,18 +180,44 @@ export function freeEncodedSize(set: usize): u32 {
   return size;
 }
 
-/** Encodes the set as runs at `dst`; returns the bytes written. */
-export function freeEncode(set: usize, dst: usize): u32 {
+/**
+ * Encodes the set as runs at `dst`, as long as the encoding fits in `max`
+ * bytes (a commit encodes straight into the meta page, where the room is
+ * what the main region leaves); returns the encoding's full length, so one
+ * pass both sizes and, when it fits, writes it. Nothing past dst + max is
+ * written; when the result exceeds `max`, the bytes at dst are a prefix.
+ */
+export function freeEncode(set: usize, dst: usize, max: u32): u32 {
   const runs = runsOf(set);
-  let p = dst;
+  let size: u32 = 0;
   let prevEnd: u32 = 0;
-  for (let i: u32 = 0; i < runs; i++) {
+  let i: u32 = 0;
+  // While ten bytes (two varints of the widest kind) surely fit: write.
+  while (i < runs && max - size >= 10) {
+    const start = startOf(set, i);
+    const len1 = lenOf(set, i) - 1;
+    const gap = start - prevEnd;
+    if ((gap | len1) < 0x80) {
+      // The usual run: both varints one byte each.
+      store<u16>(dst + size, <u16>(gap | (len1 << 8)));
+      size += 2;
+    } else {
+      size = <u32>(putVarint(putVarint(dst + size, gap), len1) - dst);
+    }
+    prevEnd = start + len1 + 1;
+    i++;
+  }
+  // Near the end of the room (or past it): size each run before writing it.
+  for (; i < runs; i++) {
     const start = startOf(set, i);
     const len = lenOf(set, i);
-    p = putVarint(putVarint(p, start - prevEnd), len - 1);
+    const n = varintSize(start - prevEnd) + varintSize(len - 1);
+    if (size + n <= max) putVarint(putVarint(dst + size, start - prevEnd), len - 1);
+    else max = 0;
+    size += n;
     prevEnd = start + len;
   }
-  return <u32>(p - dst);
+  return size;
 }
 
 // Where readVarint leaves the position after the varint it read.

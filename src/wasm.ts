@@ -79,7 +79,7 @@ interface CoreExports {
   freeRemove(set: number, page: number): number;
   freeTakeRun(set: number, n: number): number;
   freeEncodedSize(set: number): number;
-  freeEncode(set: number, dst: number): number;
+  freeEncode(set: number, dst: number, max: number): number;
   freeDecode(set: number, src: number, len: number, pageCount: number): number;
 }
 
@@ -502,5 +502,5 @@ export const freeAdd = guarded<(set: number, page: number) => number>('freeAdd')
 export const freeTakeRun = guarded<(set: number, n: number) => number>('freeTakeRun');
 export const freeRemove = guarded<(set: number, page: number) => number>('freeRemove');
 export const freeEncodedSize = guarded<(set: number) => number>('freeEncodedSize');
-export const freeEncode = guarded<(set: number, dst: number) => number>('freeEncode');
+export const freeEncode = guarded<(set: number, dst: number, max: number) => number>('freeEncode');
 export const freeDecode = guarded<(set: number, src: number, len: number, pageCount: number) => number>('freeDecode');

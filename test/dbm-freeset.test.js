@@ -17,7 +17,7 @@ function roundTrip(pages, pageCount) {
   const bytes = pages.encodedSize();
   const meta = w.alloc(w.META_HEADER + bytes + 16);
   try {
-    assert.equal(pages.encode(meta + w.META_HEADER), bytes);
+    assert.equal(pages.encode(meta + w.META_HEADER, bytes), bytes);
     const state = { freeBytes: bytes, freeCount: pages.count, freelistPage: 0, mainUsed: 0, pageCount, txid: 1 };
     return FreePages.decode(fakePager, meta, state).pages;
   } finally {

@@ -215,7 +215,18 @@ function encode(pages, rand) {
     assert.deepEqual(pagesOf(set), pages, 'the set keeps its pages sorted');
     const size = w.freeEncodedSize(set);
     return withMemory(size + 16, (dst) => {
-      assert.equal(w.freeEncode(set, dst), size, 'freeEncode writes freeEncodedSize bytes');
+      assert.equal(w.freeEncode(set, dst, size), size, 'freeEncode writes freeEncodedSize bytes');
+      if (size > 0) {
+        // With less room it writes nothing past it, and still says how long the encoding is.
+        w.zero(dst, size + 16);
+        assert.equal(w.freeEncode(set, dst, size - 1), size);
+        assert.equal(
+          w.copyOut(dst + size - 1, 17).every((b) => b === 0),
+          true,
+          'nothing past max',
+        );
+      }
+      assert.equal(w.freeEncode(set, dst, size), size);
       return w.copyOut(dst, size);
     });
   });

@@ -14,7 +14,7 @@ import * as w from '../wasm.js';
 import { DbmError, DbmCorruptError, DbmClosedError, DbmReadOnlyError, LockTimeoutError } from '../errors.js';
 import { type FileIO, nodeFileIO, readFully } from './io.js';
 import { FileLock, type LockMode } from './lock.js';
-import { Pager, chooseMeta, OPEN_READ_BYTES } from './pager.js';
+import { Pager, chooseMeta, OPEN_READ_BYTES, takePageBuffer, givePageBuffer } from './pager.js';
 import { Snapshot, type Tree, type ValueReader } from './tree.js';
 import { Txn } from './txn.js';
 import { type MetaState, readMeta, writeMetaFields, emptyMeta } from './meta.js';
@@ -201,10 +201,10 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   readonly #pager: Pager;
   readonly #opts: ReturnType<typeof validateOptions>;
   #codec!: ValueCodec;
-  #meta: number;
-  #state: MetaState;
   #slotTxids: [number, number] = [-1, -1];
-  #snapshot: Snapshot;
+  readonly #snapshot: Snapshot;
+  /** The working meta page of write transactions (0 until the first); a commit swaps it with the committed one. */
+  #work = 0;
   #closed = false;
   /** Explicit holders of the lock: running transactions and lock(). */
   #holds = 0;
@@ -225,10 +225,27 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     // The lock open() took: its holding state (and burst clock) carry over.
     this.#lock = lock;
     this.#pager = new Pager(opts.io, fd, path, pageSize, opts.cacheSize);
-    this.#meta = w.alloc(pageSize);
-    this.#state = emptyMeta(CODEC_ID.msgpack, 0, 0, 0);
-    this.#state.txid = 0;
-    this.#snapshot = new Snapshot(this.#pager, pageSize, this.#meta, () => this.#state);
+    const state = emptyMeta(CODEC_ID.msgpack, 0, 0, 0);
+    state.txid = 0;
+    this.#snapshot = new Snapshot(this.#pager, pageSize, state);
+    this.#snapshot.metaPtr = takePageBuffer(pageSize);
+  }
+
+  /** The committed meta page this handle reads (a copy in wasm memory). */
+  get #meta(): number {
+    return this.#snapshot.metaPtr;
+  }
+  /** The committed state's fields. */
+  get #state(): MetaState {
+    return this.#snapshot.state;
+  }
+  set #state(state: MetaState) {
+    this.#snapshot.state = state;
+  }
+
+  #newTxn(): Txn {
+    if (this.#work === 0) this.#work = takePageBuffer(this.pageSize);
+    return new Txn(this.#pager, this.pageSize, this.#state, this.#meta, this.#freeSets, this.#work);
   }
 
   /**
@@ -376,7 +393,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       // Truncated to nothing by someone else: an empty database again.
       this.#pager.invalidate();
       if (this.readOnly) {
-        this.#state = { ...emptyMeta(before.codec, before.seedLo, before.seedHi, Date.now()), txid: 0 };
+        this.#state = emptyMeta(before.codec, before.seedLo, before.seedHi, Date.now());
+        this.#state.txid = 0;
       } else {
         this.#initializeEmpty();
       }
@@ -613,7 +631,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     this.#holds++;
     try {
       await this.#ensureWrite();
-      txn = new Txn(this.#pager, this.pageSize, this.#state, this.#meta, this.#freeSets);
+      txn = this.#newTxn();
       const result = await fn(txn);
       this.#finishTxn(txn);
       txn = undefined;
@@ -638,7 +656,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     this.#holds++;
     let txn: Txn | undefined;
     try {
-      txn = new Txn(this.#pager, this.pageSize, this.#state, this.#meta, this.#freeSets);
+      txn = this.#newTxn();
       const result = fn(txn);
       this.#finishTxn(txn);
       txn = undefined;
@@ -702,7 +720,9 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     }
     if (result.free) this.#freeSets.adopt(result.meta, result.free.pages, result.free.spillPages);
     else this.#freeSets.retag(this.#state, result.meta);
-    w.copyWithin(this.#meta, result.metaPtr, this.pageSize);
+    // The new meta page becomes the committed one; the old one is the next work page.
+    this.#work = this.#meta;
+    this.#snapshot.metaPtr = result.metaPtr;
     this.#state = result.meta;
     this.#slotTxids = [result.meta.txid, result.meta.txid];
     txn.committed();
@@ -995,8 +1015,10 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   #dispose(): void {
     this.#freeSets.drop();
     this.#pager.close();
-    if (this.#meta) w.dealloc(this.#meta);
-    this.#meta = 0;
+    if (this.#meta !== 0) givePageBuffer(this.#meta, this.pageSize);
+    if (this.#work !== 0) givePageBuffer(this.#work, this.pageSize);
+    this.#snapshot.metaPtr = 0;
+    this.#work = 0;
   }
 
   get closed(): boolean {

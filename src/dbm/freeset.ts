@@ -130,9 +130,12 @@ export class FreePages {
     return this.#set === 0 ? 0 : w.freeEncodedSize(this.#set);
   }
 
-  /** Writes the run encoding at `dst`; returns its length. */
-  encode(dst: number): number {
-    return this.#set === 0 ? 0 : w.freeEncode(this.#set, dst);
+  /**
+   * Writes the run encoding at `dst` if it takes at most `max` bytes (else
+   * at most `max` bytes of it); returns its full length either way.
+   */
+  encode(dst: number, max: number): number {
+    return this.#set === 0 ? 0 : w.freeEncode(this.#set, dst, max);
   }
 
   /** Calls `fn` with every page, ascending. */

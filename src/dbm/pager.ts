@@ -225,6 +225,29 @@ export class Pager {
   }
 }
 
+/**
+ * Page-sized buffers of closed handles, kept for the next ones: a session
+ * cycle opens a handle, uses one or two meta-page buffers, and closes it.
+ */
+const pagePool = new Map<number, number[]>();
+const POOL_PER_SIZE = 64;
+
+/** A buffer of `size` bytes from the pool, or newly allocated (contents undefined). */
+export function takePageBuffer(size: number): number {
+  return pagePool.get(size)?.pop() ?? w.alloc(size);
+}
+
+/** Gives a buffer from takePageBuffer() back. */
+export function givePageBuffer(ptr: number, size: number): void {
+  let pool = pagePool.get(size);
+  if (pool === undefined) {
+    pool = [];
+    pagePool.set(size, pool);
+  }
+  if (pool.length < POOL_PER_SIZE) pool.push(ptr);
+  else w.dealloc(ptr);
+}
+
 /** Room for a meta slot that lies beyond the first read (page sizes over 32 KiB). */
 let farSlot = 0;
 

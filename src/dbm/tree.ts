@@ -208,24 +208,29 @@ function recordIndex(count: number): number {
   return indexScratch;
 }
 
-/** A committed state, read through the pager's cache. */
+/** A committed state, read through the pager's cache. The handle sets which one. */
 export class Snapshot extends Tree {
-  constructor(
-    pager: Pager,
-    pageSize: number,
-    private readonly meta: number,
-    private readonly fields: () => MetaState,
-  ) {
+  #meta = 0;
+  #state: MetaState;
+
+  constructor(pager: Pager, pageSize: number, state: MetaState) {
     super(pager, pageSize);
+    this.#state = state;
   }
   get metaPtr(): number {
-    return this.meta;
+    return this.#meta;
+  }
+  set metaPtr(ptr: number) {
+    this.#meta = ptr;
   }
   get state(): MetaState {
-    return this.fields();
+    return this.#state;
+  }
+  set state(state: MetaState) {
+    this.#state = state;
   }
   page(no: number, type: number): number {
-    const s = this.fields();
+    const s = this.#state;
     return this.pager.getPage(no, type, s.txid, s.pageCount);
   }
 }

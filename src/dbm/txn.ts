@@ -19,7 +19,7 @@ import { type FreeSetCache, type FreePages, PageAllocator } from './freeset.js';
 
 export interface CommitResult {
   meta: MetaState;
-  /** Sealed new meta page (pageSize bytes); the caller copies it and frees it. */
+  /** Sealed new meta page: the work buffer the transaction was given. */
   metaPtr: number;
   pages: PageWrite[];
   /**
@@ -48,17 +48,19 @@ export class Txn extends Tree {
     private readonly base: MetaState,
     baseMetaPtr: number,
     freeSets: FreeSetCache,
+    /** A page-sized buffer of the caller's for the working meta page. */
+    work: number,
   ) {
     super(pager, pageSize);
     this.txid = base.txid + 1;
-    this.s = { ...base };
-    this.work = w.alloc(pageSize);
+    this.s = base.copy();
+    this.work = work;
     w.copyWithin(this.work, baseMetaPtr, pageSize);
     let loaded: ReturnType<FreeSetCache['checkout']>;
     try {
       loaded = freeSets.checkout(pager, baseMetaPtr, base);
     } catch (err) {
-      w.dealloc(this.work);
+      this.done = true;
       throw err;
     }
     this.alloc = new PageAllocator(loaded.pages, this.s);
@@ -325,6 +327,17 @@ export class Txn extends Tree {
    * The key stays staged.
    */
   remove(keyLen: number, hash: number): boolean {
+    // Look first: a key that is not there must not copy its bucket.
+    if (this.s.mode !== MODE_INLINE && this.find(keyLen, hash) === null) return false;
+    return this.removeStaged(keyLen, hash);
+  }
+
+  /**
+   * remove() without looking first: in a hashed file it makes the key's
+   * bucket writable even when the key is not there (put() writes to it
+   * anyway, so one search of the bucket serves both).
+   */
+  private removeStaged(keyLen: number, hash: number): boolean {
     const s = this.s;
     if (s.mode === MODE_INLINE) {
       const off = w.recFind(this.mainBase, s.mainUsed, hash, w.STAGE, keyLen);
@@ -333,7 +346,7 @@ export class Txn extends Tree {
       s.mainUsed = w.recRemove(this.mainBase, s.mainUsed, off);
       s.mainCount--;
     } else {
-      if (this.find(keyLen, hash) === null) return false;
+      let found = false;
       for (const page of this.writableChain(dirIndex(hash, s.depth))) {
         const base = page.ptr + w.PAGE_HEADER;
         const off = w.recFind(base, w.u32(page.ptr + H.used), hash, w.STAGE, keyLen);
@@ -341,8 +354,10 @@ export class Txn extends Tree {
         this.releaseOverflow(base + off);
         w.setU32(page.ptr + H.used, w.recRemove(base, w.u32(page.ptr + H.used), off));
         w.setU32(page.ptr + H.count, w.u32(page.ptr + H.count) - 1);
+        found = true;
         break;
       }
+      if (!found) return false;
     }
     s.keyCount--;
     this.changed = true;
@@ -351,7 +366,7 @@ export class Txn extends Tree {
 
   /** Stores `value` under the staged key (keyLen bytes, hash), replacing any old value. */
   put(keyLen: number, hash: number, value: Uint8Array): void {
-    this.remove(keyLen, hash);
+    this.removeStaged(keyLen, hash);
     const maxInline = w.maxInlineRecord(this.pageSize);
     let flags = 0;
     let ovf = 0;
@@ -471,12 +486,12 @@ export class Txn extends Tree {
     const { pages: merged, doubleFree } = this.alloc.merged();
     if (doubleFree >= 0) throw this.corrupt(doubleFree, 'a page in use is also on the free list');
     let spillPages: number[] = [];
-    let bytes = merged.encodedSize();
     const room = this.pageSize - w.META_HEADER - s.mainUsed;
+    // One pass: the encoding goes straight into the meta page if it fits.
+    let bytes = merged.encode(this.mainBase + s.mainUsed, room);
     s.freelistPage = 0;
     if (bytes <= room) {
-      w.zero(this.mainBase + s.mainUsed, room);
-      merged.encode(this.mainBase + s.mainUsed);
+      w.zero(this.mainBase + s.mainUsed + bytes, room - bytes);
     } else {
       // Pages for the spilled list come from pages free in the committed
       // state (or past its end), never from `pending`. A reader finds the
@@ -502,7 +517,7 @@ export class Txn extends Tree {
       }
       if (first === 0) first = this.alloc.extend(count);
       const buf = w.alloc(count * this.payload);
-      merged.encode(buf);
+      merged.encode(buf, count * this.payload);
       for (let i = 0; i < count; i++) {
         const page = this.newPage(PAGE_TYPE.freelist, 0, first + i);
         const n = Math.max(0, Math.min(this.payload, bytes - i * this.payload));
@@ -546,7 +561,7 @@ export class Txn extends Tree {
       w.pageSeal(ptr, this.pageSize, s.seedLo, s.seedHi);
       pages.push({ no, ptr });
     }
-    return { meta: { ...s }, metaPtr: this.work, pages, free };
+    return { meta: s.copy(), metaPtr: this.work, pages, free };
   }
 
   /** After the commit is on disk: hand the new pages to the cache. */
@@ -566,7 +581,6 @@ export class Txn extends Tree {
   private finish(): void {
     if (this.done) return;
     this.done = true;
-    w.dealloc(this.work);
     this.alloc.dispose();
   }
 }
