@@ -8,9 +8,10 @@
 //
 // OP: floorRead dbmGetAll dbmEntries floorWrite dbmWrite dbmSet sqliteSet
 //     (with DBM_B set, also dbmGetAllB dbmWriteB dbmSetB: the same on another build)
-// Env: DBM_PAGE (page size of the small files, default the dbm's default),
+// Env: PHASES=1 (pairs also times open + close alone), DBM_PAGE (page size of the small files, default the dbm's default),
 //      DBM_FILES (small files, default 1000), DBM_KEYS (large file keys, default 100000,
-//      0 = no large file), DBM_B (path of another build's dist/dbm/index.js to compare with),
+//      0 = no large file), DBM_A (path of a build's dist/dbm/index.js to measure instead of
+//      this one), DBM_B (path of another build's dist/dbm/index.js to compare with),
 //      ROUNDS (pairs rounds, default 150), DBM_MEMIO=1 (the dbm's small files live in
 //      memory behind the `io` option: one real descriptor for flock, no other file
 //      system calls, so what is left is the engine's own work; the floors stay real).
@@ -21,12 +22,13 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import fsExt from 'fs-ext';
 import { Packr } from 'msgpackr';
-import { Dbm } from 'wasm-session/dbm';
 
 const FILES = Number(process.env.DBM_FILES ?? 1000);
 const LARGE = Number(process.env.DBM_KEYS ?? 100_000);
 const PAGE = process.env.DBM_PAGE ? Number(process.env.DBM_PAGE) : undefined;
 const ROUNDS = Number(process.env.ROUNDS ?? 150);
+// DBM_A: measure another build as the main one (for instruction counts of an older build).
+const { Dbm } = process.env.DBM_A ? await import(path.resolve(process.env.DBM_A)) : await import('wasm-session/dbm');
 const DbmB = process.env.DBM_B ? (await import(path.resolve(process.env.DBM_B))).Dbm : null;
 const MEMIO = process.env.DBM_MEMIO === '1';
 const packr = new Packr({ useRecords: false, moreTypes: true, useBigIntExtension: true, copyBuffers: true });
@@ -145,10 +147,13 @@ async function small(tag, D) {
     await db.close();
   }
   const s = tag === 'A' ? '' : tag;
+  // One options object per kind, as an application would pass a literal.
+  const readOpts = withIo({ flag: 'r' });
+  const writeOpts = withIo({ flag: 'w' });
   {
     const next = rotation(FILES);
     ops[`dbmGetAll${s}`] = async () => {
-      const db = await D.open(files[next()], withIo({ flag: 'r' }));
+      const db = await D.open(files[next()], readOpts);
       const all = await db.getAll();
       await db.close();
       sink += all.get('visits');
@@ -157,7 +162,7 @@ async function small(tag, D) {
   {
     const next = rotation(FILES);
     ops[`dbmEntries${s}`] = async () => {
-      const db = await D.open(files[next()], withIo({ flag: 'r' }));
+      const db = await D.open(files[next()], readOpts);
       const session = {};
       for await (const [k, v] of db.entries()) session[k] = v;
       await db.close();
@@ -167,8 +172,22 @@ async function small(tag, D) {
   {
     const next = rotation(FILES);
     ops[`dbmWrite${s}`] = async () => {
-      const db = await D.open(files[next()], withIo({ flag: 'w' }));
+      const db = await D.open(files[next()], writeOpts);
       await db.set('lastSeen', ++stamp);
+      await db.close();
+    };
+  }
+  {
+    const next = rotation(FILES);
+    ops[`dbmOpenClose${s}`] = async () => {
+      const db = await D.open(files[next()], readOpts);
+      await db.close();
+    };
+  }
+  {
+    const next = rotation(FILES);
+    ops[`dbmOpenCloseW${s}`] = async () => {
+      const db = await D.open(files[next()], writeOpts);
       await db.close();
     };
   }
@@ -293,14 +312,17 @@ async function paired(aName, bName, block) {
     bs.push(tb);
     rs.push(tb / ta);
   }
+  // The minimum block time filters out most interference from other processes on a shared machine.
+  const min = (xs) => Math.min(...xs);
   console.log(
-    `${bName.padEnd(12)} ${median(bs).toFixed(2).padStart(7)} µs vs ${aName.padEnd(12)} ${median(as).toFixed(2).padStart(7)} µs: ${median(rs).toFixed(3)}x`,
+    `${bName.padEnd(14)} ${median(bs).toFixed(2).padStart(7)} µs vs ${aName.padEnd(14)} ${median(as).toFixed(2).padStart(7)} µs: ${median(rs).toFixed(3)}x` +
+      `   (min ${min(bs).toFixed(2)} vs ${min(as).toFixed(2)}: ${(min(bs) / min(as)).toFixed(3)}x)`,
   );
 }
 
 const [mode = 'pairs', op, arg] = process.argv.slice(2);
 const wants = (name) => mode === 'pairs' || (op ?? '').startsWith(name) || (op ?? '').startsWith('floor');
-const needSmall = mode === 'pairs' || /^(dbmGetAll|dbmEntries|dbmWrite|floor)/.test(op ?? '');
+const needSmall = mode === 'pairs' || /^(dbmGetAll|dbmEntries|dbmWrite|dbmOpen|floor)/.test(op ?? '');
 const needLarge = LARGE > 0 && (mode === 'pairs' || /^(dbmSet|sqliteSet)/.test(op ?? ''));
 if (needSmall) {
   const size = await small('A', Dbm);
@@ -319,6 +341,11 @@ if (mode === 'pairs') {
   await paired('floorRead', 'dbmGetAll', 10);
   await paired('floorRead', 'dbmEntries', 10);
   await paired('floorWrite', 'dbmWrite', 10);
+  if (process.env.PHASES) {
+    await paired('dbmOpenClose', 'dbmGetAll', 10);
+    await paired('dbmOpenCloseW', 'dbmWrite', 10);
+    await paired('floorWrite', 'dbmOpenCloseW', 10);
+  }
   if (DbmB) {
     await paired('dbmGetAllB', 'dbmGetAll', 10);
     await paired('dbmWriteB', 'dbmWrite', 10);
