@@ -372,6 +372,15 @@ export function view(ptr: number, len: number): Buffer {
 }
 
 /**
+ * The Buffer over all of wasm memory, for positioned reads straight into it
+ * (buffer offset = address) without a view per call. Valid until memory
+ * grows (alloc): take it right before the call that uses it.
+ */
+export function memoryBuffer(): Buffer {
+  return mem;
+}
+
+/**
  * Calls `read(buffer, start, end)` on the bytes [ptr, ptr + len) in place,
  * without creating a view (decoders such as msgpackr take start/end). The
  * reader must not keep `buffer`: it is all of wasm memory.
@@ -393,6 +402,50 @@ export function zero(ptr: number, len: number): void {
 }
 export function utf8At(ptr: number, len: number): string {
   return mem.utf8Slice(ptr, ptr + len);
+}
+
+// Strings of recently read short keys, by (hash, bytes): a session's keys
+// come back on every load, and a cached string needs neither decoding nor
+// re-hashing when it becomes a Map key or property (msgpackr does the same
+// for map keys). A slot, picked by a hash of the bytes, holds the key's
+// length and bytes (four little-endian words) and its string.
+const KEY_CACHE_SLOTS = 1024;
+const KEY_CACHE_MAX = 16;
+const keyCacheWords = new Uint32Array(4 * KEY_CACHE_SLOTS);
+const keyCacheLens = new Uint8Array(KEY_CACHE_SLOTS);
+const keyCacheStrings: (string | undefined)[] = new Array(KEY_CACHE_SLOTS);
+
+/** The UTF-8 key at [ptr, ptr + len) as a string; keys of up to 16 bytes come from a cache. */
+export function keyString(ptr: number, len: number): string {
+  if (len > KEY_CACHE_MAX || ptr + KEY_CACHE_MAX > mem.length) return mem.utf8Slice(ptr, ptr + len);
+  const d = dv;
+  // Four words over the key; bytes past its end are masked off.
+  const w0 = len >= 4 ? d.getUint32(ptr, true) : len === 0 ? 0 : d.getUint32(ptr, true) & ((1 << (8 * len)) - 1);
+  const w1 = len >= 8 ? d.getUint32(ptr + 4, true) : len <= 4 ? 0 : d.getUint32(ptr + 4, true) & ((1 << (8 * (len - 4))) - 1);
+  const w2 = len >= 12 ? d.getUint32(ptr + 8, true) : len <= 8 ? 0 : d.getUint32(ptr + 8, true) & ((1 << (8 * (len - 8))) - 1);
+  const w3 = len >= 16 ? d.getUint32(ptr + 12, true) : len <= 12 ? 0 : d.getUint32(ptr + 12, true) & ((1 << (8 * (len - 12))) - 1);
+  const mix = (w0 ^ Math.imul(w1, 0x9e3779b1) ^ Math.imul(w2, 0x85ebca77) ^ Math.imul(w3, 0xc2b2ae3d) ^ len) >>> 0;
+  const slot = Math.imul(mix, 0x27d4eb2f) >>> 22;
+  const at = 4 * slot;
+  const cached = keyCacheStrings[slot];
+  if (
+    cached !== undefined &&
+    keyCacheLens[slot] === len &&
+    keyCacheWords[at] === w0 >>> 0 &&
+    keyCacheWords[at + 1] === w1 >>> 0 &&
+    keyCacheWords[at + 2] === w2 >>> 0 &&
+    keyCacheWords[at + 3] === w3 >>> 0
+  ) {
+    return cached;
+  }
+  const str = mem.utf8Slice(ptr, ptr + len);
+  keyCacheLens[slot] = len;
+  keyCacheWords[at] = w0;
+  keyCacheWords[at + 1] = w1;
+  keyCacheWords[at + 2] = w2;
+  keyCacheWords[at + 3] = w3;
+  keyCacheStrings[slot] = str;
+  return str;
 }
 /** Whether [a, a+len) and [b, b+len) hold the same bytes. */
 export function sameBytes(a: number, b: number, len: number): boolean {

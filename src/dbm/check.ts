@@ -86,7 +86,7 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
 
   const metaSlots = checkMetaSlots(ctx, problem);
   let keys = 0;
-  const geometry = new DirGeometry(P);
+  const geometry = DirGeometry.of(P);
   const payload = P - w.PAGE_HEADER;
 
   const checkRecords = (base: number, used: number, count: number, depth: number, prefix: number, where: number): void => {

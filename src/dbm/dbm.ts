@@ -14,11 +14,11 @@ import * as w from '../wasm.js';
 import { DbmError, DbmCorruptError, DbmClosedError, DbmReadOnlyError, LockTimeoutError } from '../errors.js';
 import { type FileIO, nodeFileIO, readFully } from './io.js';
 import { FileLock, type LockMode } from './lock.js';
-import { Pager, chooseMeta, OPEN_READ_BYTES, takePageBuffer, givePageBuffer } from './pager.js';
+import { Pager, chooseMeta, OPEN_READ_BYTES, takePageBuffer, givePageBuffer, metaBufferBytes } from './pager.js';
 import { Snapshot, type Tree, type ValueReader } from './tree.js';
 import { Txn } from './txn.js';
 import { type MetaState, readMeta, writeMetaFields, emptyMeta } from './meta.js';
-import { CODECS, type ValueCodec } from './codec.js';
+import { msgpackCodec, rawCodec, type ValueCodec } from './codec.js';
 import {
   CODEC_ID,
   CODEC_NAME,
@@ -102,8 +102,8 @@ export interface DbmTransaction<V = unknown, K extends DbmKey = string> {
 
 const FLAGS: readonly DbmFlag[] = ['r', 'w', 'c', 'n'];
 
-/** Turns a record (address valid only during the call) into a result. */
-type RecordConverter<T> = (tree: Tree, rec: number, keyLen: number) => T;
+/** Turns a record (address valid only during the call, and its header fields) into a result. */
+type RecordConverter<T> = (tree: Tree, rec: number, keyLen: number, flags: number, valueLen: number) => T;
 
 function validateOptions(path: unknown, o: DbmOptions): Required<Omit<DbmOptions, 'codec' | 'io'>> & { codec?: CodecName; io: FileIO } {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('wasm-session dbm: path must be a non-empty string');
@@ -162,7 +162,8 @@ function stagingBuffer(): number {
 /** A tiny FIFO mutex for the writes of one handle; waits give up after `timeout`. */
 class WriteMutex {
   locked = false;
-  private readonly queue: (() => void)[] = [];
+  /** Waiting writes; created by the first one that has to wait. */
+  private queue: (() => void)[] | null = null;
 
   acquire(timeout: number, onTimeout: () => Error): Promise<void> | undefined {
     if (!this.locked) {
@@ -174,17 +175,19 @@ class WriteMutex {
         clearTimeout(timer);
         resolve();
       };
+      this.queue ??= [];
+      const queue = this.queue;
       const timer = setTimeout(() => {
-        const i = this.queue.indexOf(grant);
-        if (i >= 0) this.queue.splice(i, 1);
+        const i = queue.indexOf(grant);
+        if (i >= 0) queue.splice(i, 1);
         reject(onTimeout());
       }, timeout);
-      this.queue.push(grant);
+      queue.push(grant);
     });
   }
 
   release(): void {
-    const next = this.queue.shift();
+    const next = this.queue?.shift();
     if (next) next();
     else this.locked = false;
   }
@@ -212,9 +215,10 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   /** The snapshot must be re-read even though a lock is held (after a failed commit). */
   #stale = false;
   readonly #writes = new WriteMutex();
-  readonly #freeSets = new FreeSetCache();
+  /** The free set of the last state seen, for the next write (created by the first write). */
+  #freeSets: FreeSetCache | null = null;
 
-  private constructor(path: string, fd: number, lock: FileLock, pageSize: number, opts: ReturnType<typeof validateOptions>) {
+  private constructor(path: string, fd: number, lock: FileLock, pageSize: number, opts: ReturnType<typeof validateOptions>, state: MetaState) {
     this.path = path;
     this.flag = opts.flag;
     this.readOnly = opts.flag === 'r';
@@ -225,10 +229,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     // The lock open() took: its holding state (and burst clock) carry over.
     this.#lock = lock;
     this.#pager = new Pager(opts.io, fd, path, pageSize, opts.cacheSize);
-    const state = emptyMeta(CODEC_ID.msgpack, 0, 0, 0);
-    state.txid = 0;
     this.#snapshot = new Snapshot(this.#pager, pageSize, state);
-    this.#snapshot.metaPtr = takePageBuffer(pageSize);
+    this.#snapshot.metaPtr = takePageBuffer(metaBufferBytes(pageSize));
   }
 
   /** The committed meta page this handle reads (a copy in wasm memory). */
@@ -244,7 +246,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   #newTxn(): Txn {
-    if (this.#work === 0) this.#work = takePageBuffer(this.pageSize);
+    if (this.#work === 0) this.#work = takePageBuffer(metaBufferBytes(this.pageSize));
+    this.#freeSets ??= new FreeSetCache();
     return new Txn(this.#pager, this.pageSize, this.#state, this.#meta, this.#freeSets, this.#work);
   }
 
@@ -278,16 +281,18 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
         if (flag === 'n') io.ftruncate(fd, 0);
         const buf = stagingBuffer();
         // One read: a short count from a regular file means end of file.
-        const len = io.pread(fd, w.view(buf, OPEN_READ_BYTES), 0, OPEN_READ_BYTES, 0);
-        const read = chooseMeta(path, buf, len, (pos, length, dst) => readFully(io, fd, w.view(dst, length), 0, length, pos));
+        const len = io.pread(fd, w.memoryBuffer(), buf, OPEN_READ_BYTES, 0);
+        const read = chooseMeta(path, buf, len, io, fd);
         const pageSize = read.pageSize > 0 ? read.pageSize : opts.pageSize;
-        db = new Dbm<V, K>(path, fd, lock, pageSize, opts);
         if (read.slot < 0) {
+          db = new Dbm<V, K>(path, fd, lock, pageSize, opts, emptyMeta(CODEC_ID.msgpack, 0, 0, 0));
           db.#initializeEmpty();
         } else {
+          const state = readMeta(read.src);
+          db = new Dbm<V, K>(path, fd, lock, pageSize, opts, state);
           w.copyWithin(db.#meta, read.src, pageSize);
           // A short first read ended at the end of the file: its size is known.
-          db.#adoptMeta(read.slotTxids, len < OPEN_READ_BYTES ? len : -1);
+          db.#adoptMeta(state, read.slotTxids, len < OPEN_READ_BYTES ? len : -1);
           db.#primeCache(buf, len);
         }
         db.#setCodec();
@@ -305,11 +310,16 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   #setCodec(): void {
-    const fileCodec = CODEC_NAME[this.#state.codec];
-    if (this.#opts.codec !== undefined && this.#opts.codec !== fileCodec && this.#state.txid > 0) {
-      throw new DbmError(`wasm-session dbm: ${this.path} stores values as '${fileCodec}', not '${this.#opts.codec}'`, this.path);
+    const wanted = this.#opts.codec;
+    if (this.#state.txid === 0) {
+      this.#codec = wanted === 'raw' ? rawCodec : msgpackCodec;
+      return;
     }
-    this.#codec = CODECS[this.#state.txid > 0 ? fileCodec : (this.#opts.codec ?? 'msgpack')];
+    const fileCodec = this.#state.codec === CODEC_ID.raw ? rawCodec : msgpackCodec;
+    if (wanted !== undefined && wanted !== fileCodec.name) {
+      throw new DbmError(`wasm-session dbm: ${this.path} stores values as '${fileCodec.name}', not '${wanted}'`, this.path);
+    }
+    this.#codec = fileCodec;
   }
 
   /** An empty file: write the first meta pair (a read-only handle just sees an empty database). */
@@ -347,8 +357,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * Takes the meta page copied to #meta as the current state. `knownSize`
    * is the file's size when a read already told it (a short first read).
    */
-  #adoptMeta(slotTxids: [number, number], knownSize = -1): void {
-    const state = readMeta(this.#meta);
+  #adoptMeta(state: MetaState, slotTxids: [number, number], knownSize = -1): void {
     // Every commit leaves the file at least pageCount pages long (#commit),
     // so a shorter file was truncated, or its meta is damaged in a way the
     // checksum cannot show: nothing sized by pageCount can be trusted.
@@ -386,9 +395,9 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     const P = this.pageSize;
     const buf = stagingBuffer();
     const want = Math.min(2 * P, OPEN_READ_BYTES);
-    const len = readFully(this.#io, this.#fd, w.view(buf, want), 0, want, 0);
+    const len = readFully(this.#io, this.#fd, w.memoryBuffer(), buf, want, 0);
     const before = this.#state;
-    const read = chooseMeta(this.path, buf, len, (pos, length, dst) => readFully(this.#io, this.#fd, w.view(dst, length), 0, length, pos));
+    const read = chooseMeta(this.path, buf, len, this.#io, this.#fd);
     if (read.slot < 0) {
       // Truncated to nothing by someone else: an empty database again.
       this.#pager.invalidate();
@@ -406,7 +415,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     if (changed) {
       this.#pager.invalidate();
       w.copyWithin(this.#meta, m, P);
-      this.#adoptMeta(read.slotTxids);
+      this.#adoptMeta(readMeta(this.#meta), read.slotTxids);
     } else {
       this.#slotTxids = read.slotTxids;
     }
@@ -494,7 +503,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
       throw new TypeError(`wasm-session dbm: keys must be strings or Uint8Arrays, got ${key === null ? 'null' : typeof key}`);
     }
-    const max = w.maxKeyBytes(this.pageSize);
+    const max = this.#snapshot.geometry.maxKey;
     const len = w.stageKey(key, max);
     if (len < 0) throw new RangeError(`wasm-session dbm: key longer than ${max} bytes (the limit for ${this.pageSize}-byte pages)`);
     return len;
@@ -507,7 +516,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   /** The key of the record at `rec`, as a string or a Buffer per keyEncoding. */
   #keyAt(rec: number, keyLen: number): K {
     const at = rec + w.REC_HEADER;
-    return (this.#opts.keyEncoding === 'utf8' ? w.utf8At(at, keyLen) : w.copyOut(at, keyLen)) as K;
+    return (this.#opts.keyEncoding === 'utf8' ? w.keyString(at, keyLen) : w.copyOut(at, keyLen)) as K;
   }
 
   /** The codec's in-place decoder (a shared function: no closure per handle). */
@@ -718,8 +727,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       result.free?.pages.dispose();
       throw err;
     }
-    if (result.free) this.#freeSets.adopt(result.meta, result.free.pages, result.free.spillPages);
-    else this.#freeSets.retag(this.#state, result.meta);
+    if (result.free) this.#freeSets!.adopt(result.meta, result.free.pages, result.free.spillPages);
+    else this.#freeSets!.retag(this.#state, result.meta);
     // The new meta page becomes the committed one; the old one is the next work page.
     this.#work = this.#meta;
     this.#snapshot.metaPtr = result.metaPtr;
@@ -804,8 +813,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   /** Every record of `tree`, converted by `convert`, in hash order. */
   #collect<T>(tree: Tree, convert: RecordConverter<T>): T[] {
     const out: T[] = [];
-    const visit = (rec: number, keyLen: number): void => {
-      out.push(convert(tree, rec, keyLen));
+    const visit = (rec: number, keyLen: number, flags: number, valueLen: number): void => {
+      out.push(convert(tree, rec, keyLen, flags, valueLen));
     };
     for (let from = 0; from >= 0; ) from = tree.batch(from, visit);
     return out;
@@ -816,11 +825,11 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
   get #valueOf(): RecordConverter<V> {
     const decode = this.#decode;
-    return (tree, rec) => tree.withValue(rec, decode);
+    return (tree, rec, keyLen, flags, valueLen) => tree.valueOf(rec, keyLen, flags, valueLen, decode);
   }
   get #entryOf(): RecordConverter<[K, V]> {
     const decode = this.#decode;
-    return (tree, rec, keyLen) => [this.#keyAt(rec, keyLen), tree.withValue(rec, decode)];
+    return (tree, rec, keyLen, flags, valueLen) => [this.#keyAt(rec, keyLen), tree.valueOf(rec, keyLen, flags, valueLen, decode)];
   }
 
   /**
@@ -860,8 +869,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
         buffered = [];
         at = 0;
         const tree = this.#snapshot;
-        from = tree.batch(from, (rec, keyLen) => {
-          buffered.push(convert(tree, rec, keyLen));
+        from = tree.batch(from, (rec, keyLen, flags, valueLen) => {
+          buffered.push(convert(tree, rec, keyLen, flags, valueLen));
         });
       }
       return { value: buffered[at++], done: false };
@@ -883,7 +892,16 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * database (a session) whole. For large files prefer entries().
    */
   getAll(): Promise<Map<K, V>> {
-    return this.#read(() => new Map(this.#collect(this.#snapshot, this.#entryOf)));
+    return this.#read(() => {
+      const map = new Map<K, V>();
+      const tree = this.#snapshot;
+      const decode = this.#decode;
+      const visit = (rec: number, keyLen: number, flags: number, valueLen: number): void => {
+        map.set(this.#keyAt(rec, keyLen), tree.valueOf(rec, keyLen, flags, valueLen, decode));
+      };
+      for (let from = 0; from >= 0; ) from = tree.batch(from, visit);
+      return map;
+    });
   }
 
   /** Every entry with its stored bytes (no decoding), read under one lock. */
@@ -905,10 +923,10 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     const recs: number[] = [];
     let lo = Infinity;
     let hi = 0;
-    const visit = (rec: number): void => {
+    const visit = (rec: number, keyLen: number, flags: number, valueLen: number): void => {
       recs.push(rec);
       if (rec < lo) lo = rec;
-      const end = rec + w.recSize(rec, 0);
+      const end = rec + w.REC_HEADER + keyLen + ((flags & REC_OVERFLOW) !== 0 ? 4 : valueLen);
       if (end > hi) hi = end;
     };
     const utf8Keys = this.#opts.keyEncoding === 'utf8';
@@ -923,7 +941,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       for (const rec of recs) {
         const at = rec - lo + w.REC_HEADER;
         const keyLen = block.readUInt16LE(rec - lo + 4);
-        const key = (utf8Keys ? block.toString('utf8', at, at + keyLen) : Buffer.from(block.subarray(at, at + keyLen))) as K;
+        const key = (utf8Keys ? w.keyString(rec + w.REC_HEADER, keyLen) : Buffer.from(block.subarray(at, at + keyLen))) as K;
         if ((block[rec - lo + 6] & REC_OVERFLOW) !== 0) {
           emit(key, tree.withValue(rec, Dbm.#copy));
         } else {
@@ -1013,10 +1031,10 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   #dispose(): void {
-    this.#freeSets.drop();
+    this.#freeSets?.drop();
     this.#pager.close();
-    if (this.#meta !== 0) givePageBuffer(this.#meta, this.pageSize);
-    if (this.#work !== 0) givePageBuffer(this.#work, this.pageSize);
+    if (this.#meta !== 0) givePageBuffer(this.#meta, metaBufferBytes(this.pageSize));
+    if (this.#work !== 0) givePageBuffer(this.#work, metaBufferBytes(this.pageSize));
     this.#snapshot.metaPtr = 0;
     this.#work = 0;
   }

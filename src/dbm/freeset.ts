@@ -181,20 +181,27 @@ export class FreePages {
 
 /**
  * Page allocation for one write transaction. A page it takes comes from
- * `free` (free in the committed state, or taken and released again by this
- * transaction) or from past the end of the file. A page of the committed
- * state that it stops using is `pending`: the committed state still needs
- * it, so it becomes free only with the new state (merged()).
+ * the free set (free in the committed state, or taken and released again
+ * by this transaction) or from past the end of the file. A page of the
+ * committed state that it stops using is pending: the committed state
+ * still needs it, so it becomes free only with the new state
+ * (mergePending()).
  */
 export class PageAllocator {
-  readonly pending = new Set<number>();
+  #free: FreePages;
+  /** Created on the first page set aside (a change to an inline file sets none aside). */
+  #pending: Set<number> | null = null;
+  /** mergePending() handed the set over to the new state. */
+  #merged = false;
 
   constructor(
     /** Owned by the allocator from now on. */
-    private free: FreePages,
+    free: FreePages,
     /** The transaction's state: pageCount grows when the file is extended. */
     private readonly state: MetaState,
-  ) {}
+  ) {
+    this.#free = free;
+  }
 
   /** A page for a new page. */
   alloc(): number {
@@ -209,7 +216,7 @@ export class PageAllocator {
 
   /** First page of a run of `n` pages free now, or 0 when there is none. */
   takeFreeRun(n: number): number {
-    return this.free.takeRun(n);
+    return this.#free.takeRun(n);
   }
 
   /** First of `n` new pages past the end of the file. */
@@ -221,35 +228,61 @@ export class PageAllocator {
 
   /** Page `no`, taken by this transaction, is free again at once; false if it already was. */
   releaseOwn(no: number): boolean {
-    return this.free.add(no);
+    return this.#free.add(no);
   }
 
   /** Page `no` of the committed state is no longer used; false if it was set aside already. */
   releaseCommitted(no: number): boolean {
-    if (this.pending.has(no)) return false;
-    this.pending.add(no);
+    this.#pending ??= new Set();
+    if (this.#pending.has(no)) return false;
+    this.#pending.add(no);
     return true;
+  }
+
+  /** Pages set aside so far. */
+  get pendingCount(): number {
+    return this.#pending === null ? 0 : this.#pending.size;
+  }
+
+  /** Forgets the pages set aside (clear(): it sets aside every used page itself). */
+  clearPending(): void {
+    this.#pending?.clear();
   }
 
   /** Whether page `no` is free now. */
   isFree(no: number): boolean {
-    return this.free.has(no);
+    return this.#free.has(no);
   }
 
-  /** The free pages of the new state: those free now and those set aside; null on a double free (the page). */
-  merged(): { pages: FreePages; doubleFree: number } {
-    const pages = this.free.clone();
-    for (const no of this.pending) {
-      if (!pages.add(no)) {
-        pages.dispose();
-        return { pages: FreePages.empty(), doubleFree: no };
-      }
+  /**
+   * Adds the pages set aside to the free set, which becomes the new state's
+   * (the caller owns it from now on). `doubleFree` is a page set aside that
+   * was free already (-1 if none): a corrupt state, and the set stays the
+   * allocator's.
+   */
+  mergePending(): { pages: FreePages; doubleFree: number } {
+    if (this.#pending !== null) {
+      for (const no of this.#pending) if (!this.#free.add(no)) return { pages: FreePages.empty(), doubleFree: no };
     }
-    return { pages, doubleFree: -1 };
+    this.#merged = true;
+    return { pages: this.#free, doubleFree: -1 };
+  }
+
+  /**
+   * After mergePending(): a run of `n` pages that were free in the committed
+   * state (not ones set aside: those are in use until the new meta is on
+   * disk); its first page, or 0.
+   */
+  takeCommittedFreeRun(n: number): number {
+    const pending = this.#pending ?? [];
+    for (const no of pending) this.#free.remove(no);
+    const first = this.#free.takeRun(n);
+    for (const no of pending) this.#free.add(no);
+    return first;
   }
 
   dispose(): void {
-    this.free.dispose();
+    if (!this.#merged) this.#free.dispose();
   }
 }
 
@@ -260,6 +293,8 @@ export class PageAllocator {
  * (txid, seed): any commit by another process changes the txid, and a file
  * recreated from scratch changes the seed.
  */
+const NO_PAGES: readonly number[] = Object.freeze([]);
+
 export class FreeSetCache {
   #pages: FreePages | null = null;
   #txid = -1;
@@ -268,13 +303,14 @@ export class FreeSetCache {
   #spillPages: number[] = [];
 
   /**
-   * A private copy of the free pages of `state` (decoded on a miss), and the
-   * pages of its spilled list; the caller disposes the copy.
+   * A private copy of the free pages of `state` (decoded on a miss); the
+   * caller disposes it. spillPagesOf(state) then tells the pages of its
+   * spilled list.
    */
-  checkout(pager: Pager, metaPtr: number, state: MetaState): { pages: FreePages; spillPages: number[] } {
+  checkout(pager: Pager, metaPtr: number, state: MetaState): FreePages {
     if (state.freeBytes === 0) {
       if (state.freeCount !== 0) throw pager.corrupt(0, `meta counts ${state.freeCount} free pages but holds no free list`);
-      return { pages: FreePages.empty(), spillPages: [] };
+      return FreePages.empty();
     }
     if (!this.#holds(state)) {
       const loaded = FreePages.decode(pager, metaPtr, state);
@@ -283,7 +319,12 @@ export class FreeSetCache {
       this.#spillPages = loaded.spillPages;
       this.#key(state);
     }
-    return { pages: this.#pages!.clone(), spillPages: [...this.#spillPages] };
+    return this.#pages!.clone();
+  }
+
+  /** The pages of the spilled free list of the state checked out last (none when it is inline). */
+  spillPagesOf(state: MetaState): readonly number[] {
+    return state.freelistPage === 0 ? NO_PAGES : this.#spillPages;
   }
 
   /** After a commit: `pages` (the cache owns them from now on) are the free pages of `state`. */

@@ -122,11 +122,28 @@ export function emptyMeta(codec: number, seedLo: number, seedHi: number, now: nu
 export class DirGeometry {
   readonly perPage: number;
   readonly topCapacity: number;
+  /** Largest key and largest record kept whole, for this page size (assembly/page.ts). */
+  readonly maxKey: number;
+  readonly maxInlineRecord: number;
+
+  static #bySize = new Map<number, DirGeometry>();
+
+  /** The (immutable, shared) geometry of a page size. */
+  static of(pageSize: number): DirGeometry {
+    let g = DirGeometry.#bySize.get(pageSize);
+    if (g === undefined) {
+      g = new DirGeometry(pageSize);
+      DirGeometry.#bySize.set(pageSize, g);
+    }
+    return g;
+  }
 
   constructor(readonly pageSize: number) {
     this.perPage = (pageSize - w.PAGE_HEADER) / 4;
     // Half of the meta payload; the rest is for the inline free list.
     this.topCapacity = Math.floor((pageSize - w.META_HEADER) / 8);
+    this.maxKey = w.maxKeyBytes(pageSize);
+    this.maxInlineRecord = w.maxInlineRecord(pageSize);
   }
 
   /** Levels and top-level entry count for a directory of 2^depth entries. */

@@ -40,7 +40,8 @@ export interface MetaRead {
 }
 
 export class Pager {
-  private readonly cache = new Map<number, CacheEntry>();
+  /** Created on first use: a small file in inline mode never caches a page. */
+  #cache: Map<number, CacheEntry> | null = null;
   private readonly spare: number[] = [];
   private readonly capacity: number;
   seedLo = 0;
@@ -58,6 +59,11 @@ export class Pager {
 
   corrupt(page: number, reason: string): DbmCorruptError {
     return new DbmCorruptError(this.path, page, reason);
+  }
+
+  private get cache(): Map<number, CacheEntry> {
+    this.#cache ??= new Map();
+    return this.#cache;
   }
 
   /** A slot for one page: a spare one, or newly allocated. */
@@ -100,7 +106,7 @@ export class Pager {
   /** Reads `count` pages starting at `no` into memory at `ptr`; corrupt if the file is short. */
   readInto(ptr: number, no: number, count: number): void {
     const len = count * this.pageSize;
-    const n = readFully(this.io, this.fd, w.view(ptr, len), 0, len, no * this.pageSize);
+    const n = readFully(this.io, this.fd, w.memoryBuffer(), ptr, len, no * this.pageSize);
     if (n < len) {
       throw this.corrupt(no + Math.floor(n / this.pageSize), 'page is past the end of the file (truncated?)');
     }
@@ -158,8 +164,9 @@ export class Pager {
 
   /** Forgets every cached page: another process committed, pages may have been reused. */
   invalidate(): void {
-    for (const entry of this.cache.values()) this.spare.push(entry.ptr);
-    this.cache.clear();
+    if (this.#cache === null) return;
+    for (const entry of this.#cache.values()) this.spare.push(entry.ptr);
+    this.#cache.clear();
   }
 
   /**
@@ -189,22 +196,24 @@ export class Pager {
    * Writes the sealed meta page at `ptr` to both slots, the slot with the
    * older txid first, so a crash at any point leaves one valid slot with
    * either the previous or the new state. With `sync`, the first slot is on
-   * disk before the second is touched.
+   * disk before the second is touched. `ptr` has room for two pages (see
+   * metaBufferBytes): without sync, the page is copied after itself and the
+   * pair goes out in one write of one buffer.
    */
   writeMetaPair(ptr: number, slotTxids: [number, number], sync: boolean): void {
     const P = this.pageSize;
-    const page = w.view(ptr, P);
     if (slotTxids[1] < slotTxids[0]) {
-      writeFully(this.io, this.fd, [page], P);
+      writeFully(this.io, this.fd, [w.view(ptr, P)], P);
       if (sync) this.io.fdatasync(this.fd);
       writeFully(this.io, this.fd, [w.view(ptr, P)], 0);
     } else if (sync) {
-      writeFully(this.io, this.fd, [page], 0);
+      writeFully(this.io, this.fd, [w.view(ptr, P)], 0);
       this.io.fdatasync(this.fd);
       writeFully(this.io, this.fd, [w.view(ptr, P)], P);
     } else {
       // Slot 0 then slot 1 in one call: a kill part-way leaves a prefix.
-      writeFully(this.io, this.fd, [page, page], 0);
+      w.copyWithin(ptr + P, ptr, P);
+      writeFully(this.io, this.fd, [w.view(ptr, 2 * P)], 0);
     }
   }
 
@@ -232,6 +241,11 @@ export class Pager {
 const pagePool = new Map<number, number[]>();
 const POOL_PER_SIZE = 64;
 
+/** Bytes of a buffer for a meta page: the page, and room for its copy (writeMetaPair). */
+export function metaBufferBytes(pageSize: number): number {
+  return 2 * pageSize;
+}
+
 /** A buffer of `size` bytes from the pool, or newly allocated (contents undefined). */
 export function takePageBuffer(size: number): number {
   return pagePool.get(size)?.pop() ?? w.alloc(size);
@@ -256,45 +270,38 @@ let farSlot = 0;
  * page size comes from slot 0 when it is valid; otherwise slot 1 is looked
  * for at every possible page size. Returns the choice (`src` is the chosen
  * page's address, valid until the next call), or throws DbmCorruptError.
- * `readMore(position, length, dst)` reads slot 1 when it lies beyond `len`.
+ * Slot 1 is read from `fd` when it lies beyond `len` (page sizes over 32 KiB).
  */
-export function chooseMeta(path: string, buf: number, len: number, readMore: (position: number, length: number, dst: number) => number): MetaRead {
-  const valid = (ptr: number, pageSize: number): boolean => w.metaVerify(ptr, pageSize) === 0;
-
-  let pageSize = -1;
+export function chooseMeta(path: string, buf: number, len: number, io: FileIO, fd: number): MetaRead {
   const slotTxids: [number, number] = [-1, -1];
   const shift0 = len >= 16 && w.u32(buf + M.magic) === META_MAGIC ? w.u8(buf + M.shift) : 0;
-  if (shift0 >= 9 && shift0 <= 16 && len >= 1 << shift0 && valid(buf, 1 << shift0)) {
-    pageSize = 1 << shift0;
+  if (shift0 >= 9 && shift0 <= 16 && len >= 1 << shift0 && w.metaVerify(buf, 1 << shift0) === 0) {
+    const P = 1 << shift0;
     slotTxids[0] = w.u64(buf + M.txid);
+    // At rest both slots are identical: equal bytes need no second checksum.
+    const slot1 = findSlot1(buf, len, P, io, fd, true);
+    if (slot1 >= 0) slotTxids[1] = w.u64(slot1 + M.txid);
+    const slot = slotTxids[1] > slotTxids[0] ? 1 : 0;
+    return { slot, slotTxids, pageSize: P, src: slot === 0 ? buf : slot1 };
   }
-  let slot1 = -1;
-  for (const P of pageSize > 0 ? [pageSize] : candidateSizes()) {
-    if (len >= 2 * P) {
-      // At rest both slots are identical: equal bytes need no second checksum.
-      if ((slotTxids[0] >= 0 && w.sameBytes(buf, buf + P, P)) || valid(buf + P, P)) slot1 = buf + P;
-    } else {
-      if (farSlot === 0) farSlot = w.alloc(MAX_PAGE_SIZE);
-      if (readMore(P, P, farSlot) === P && valid(farSlot, P)) slot1 = farSlot;
-    }
+  for (let P = MIN_PAGE_SIZE; P <= MAX_PAGE_SIZE; P *= 2) {
+    const slot1 = findSlot1(buf, len, P, io, fd, false);
     if (slot1 >= 0) {
-      pageSize = P;
       slotTxids[1] = w.u64(slot1 + M.txid);
-      break;
+      return { slot: 1, slotTxids, pageSize: P, src: slot1 };
     }
   }
-  if (pageSize < 0) {
-    if (len === 0) return { slot: -1, slotTxids, pageSize: -1, src: 0 };
-    throw new DbmCorruptError(path, 0, len < 16 ? 'file too short to be a dbm file' : 'no valid meta page (not a dbm file, or both meta slots damaged)');
-  }
-  const slot = slotTxids[1] > slotTxids[0] ? 1 : 0;
-  return { slot, slotTxids, pageSize, src: slot === 0 ? buf : slot1 };
+  if (len === 0) return { slot: -1, slotTxids, pageSize: -1, src: 0 };
+  throw new DbmCorruptError(path, 0, len < 16 ? 'file too short to be a dbm file' : 'no valid meta page (not a dbm file, or both meta slots damaged)');
 }
 
-function candidateSizes(): number[] {
-  const sizes: number[] = [];
-  for (let P = MIN_PAGE_SIZE; P <= MAX_PAGE_SIZE; P *= 2) sizes.push(P);
-  return sizes;
+/** Address of a valid slot 1 for page size P (from the first read, or read now), or -1. */
+function findSlot1(buf: number, len: number, P: number, io: FileIO, fd: number, slot0Valid: boolean): number {
+  if (len >= 2 * P) {
+    return (slot0Valid && w.sameBytes(buf, buf + P, P)) || w.metaVerify(buf + P, P) === 0 ? buf + P : -1;
+  }
+  if (farSlot === 0) farSlot = w.alloc(MAX_PAGE_SIZE);
+  return readFully(io, fd, w.memoryBuffer(), farSlot, P, P) === P && w.metaVerify(farSlot, P) === 0 ? farSlot : -1;
 }
 
 export { OPEN_READ_BYTES };

@@ -27,7 +27,7 @@ export abstract class Tree {
     readonly pager: Pager,
     readonly pageSize: number,
   ) {
-    this.geometry = new DirGeometry(pageSize);
+    this.geometry = DirGeometry.of(pageSize);
     this.payload = pageSize - w.PAGE_HEADER;
   }
 
@@ -110,9 +110,11 @@ export abstract class Tree {
    * The reader must not keep `buffer`.
    */
   withValue<T>(rec: number, read: ValueReader<T>): T {
-    const keyLen = w.u16(rec + 4);
-    const flags = w.u8(rec + 6);
-    const valueLen = w.u32(rec + 8);
+    return this.valueOf(rec, w.u16(rec + 4), w.u8(rec + 6), w.u32(rec + 8), read);
+  }
+
+  /** withValue() for a record whose header fields the caller has already read (batch() hands them out). */
+  valueOf<T>(rec: number, keyLen: number, flags: number, valueLen: number, read: ValueReader<T>): T {
     const at = rec + w.REC_HEADER + keyLen;
     if ((flags & REC_OVERFLOW) === 0) return w.readWith(at, valueLen, read);
     const bytes = this.readOverflow(w.u32(at), valueLen);
@@ -155,9 +157,10 @@ export abstract class Tree {
    * position visits every bucket once in hash order, so a key present
    * throughout is seen exactly once even if the state changes between
    * calls (buckets only ever split, so old boundaries stay boundaries).
-   * `visit` gets the record's address, valid only during the call.
+   * `visit` gets the record's address, valid only during the call, and its
+   * header fields.
    */
-  batch(from: number, visit: (rec: number, keyLen: number) => void): number {
+  batch(from: number, visit: RecordVisitor): number {
     const s = this.state;
     if (s.mode === MODE_INLINE) {
       this.visitArea(this.mainBase, s.mainUsed, s.mainCount, from, visit);
@@ -180,16 +183,19 @@ export abstract class Tree {
     return end >= HASH_SPACE ? -1 : end;
   }
 
-  private visitArea(base: number, used: number, count: number, from: number, visit: (rec: number, keyLen: number) => void): void {
+  private visitArea(base: number, used: number, count: number, from: number, visit: RecordVisitor): void {
     const index = recordIndex(count);
     const n = w.recIndex(base, used, index, count);
-    for (let i = 0; i < n; i++) {
-      const rec = base + w.u32(index + 16 * i);
+    for (let i = 0, e = index; i < n; i++, e += 16) {
+      const rec = base + w.u32(e);
       if (from > 0 && w.u32(rec) < from) continue;
-      visit(rec, w.u32(index + 16 * i + 4));
+      visit(rec, w.u32(e + 4), w.u32(e + 8), w.u32(e + 12));
     }
   }
 }
+
+/** A record handed out by batch(): its address (valid only during the call) and header fields. */
+export type RecordVisitor = (rec: number, keyLen: number, flags: number, valueLen: number) => void;
 
 /** Reads a value in place: buffer[start, end), not to be kept. */
 export type ValueReader<T> = (buffer: Buffer, start: number, end: number) => T;

@@ -56,17 +56,18 @@ export class Txn extends Tree {
     this.s = base.copy();
     this.work = work;
     w.copyWithin(this.work, baseMetaPtr, pageSize);
-    let loaded: ReturnType<FreeSetCache['checkout']>;
+    let free: FreePages;
     try {
-      loaded = freeSets.checkout(pager, baseMetaPtr, base);
+      free = freeSets.checkout(pager, baseMetaPtr, base);
     } catch (err) {
       this.done = true;
       throw err;
     }
-    this.alloc = new PageAllocator(loaded.pages, this.s);
+    this.alloc = new PageAllocator(free, this.s);
     // A spilled free list belongs to the old state only.
-    for (const no of loaded.spillPages) this.alloc.releaseCommitted(no);
-    this.spillPages = loaded.spillPages.length;
+    const spill = freeSets.spillPagesOf(base);
+    for (const no of spill) this.alloc.releaseCommitted(no);
+    this.spillPages = spill.length;
   }
 
   get metaPtr(): number {
@@ -367,7 +368,7 @@ export class Txn extends Tree {
   /** Stores `value` under the staged key (keyLen bytes, hash), replacing any old value. */
   put(keyLen: number, hash: number, value: Uint8Array): void {
     this.removeStaged(keyLen, hash);
-    const maxInline = w.maxInlineRecord(this.pageSize);
+    const maxInline = this.geometry.maxInlineRecord;
     let flags = 0;
     let ovf = 0;
     let valuePtr = 0;
@@ -443,10 +444,10 @@ export class Txn extends Tree {
     }
     this.dirty.clear();
     // Every page of the committed state that is not free is in use by it.
-    this.alloc.pending.clear();
+    this.alloc.clearPending();
     this.cleared = true;
     for (let no = 2; no < this.base.pageCount; no++) {
-      if (!this.alloc.isFree(no)) this.alloc.pending.add(no);
+      if (!this.alloc.isFree(no)) this.alloc.releaseCommitted(no);
     }
     w.zero(this.mainBase, this.pageSize - w.META_HEADER);
     s.mode = MODE_INLINE;
@@ -483,7 +484,7 @@ export class Txn extends Tree {
     const s = this.s;
     s.txid = this.txid;
     if (this.keepsSpilledList()) return this.seal(null);
-    const { pages: merged, doubleFree } = this.alloc.merged();
+    const { pages: merged, doubleFree } = this.alloc.mergePending();
     if (doubleFree >= 0) throw this.corrupt(doubleFree, 'a page in use is also on the free list');
     let spillPages: number[] = [];
     const room = this.pageSize - w.META_HEADER - s.mainUsed;
@@ -501,17 +502,13 @@ export class Txn extends Tree {
       // run is kept only if the count still matches; otherwise the list goes
       // past the end of the file, where taking pages changes nothing.
       const count = Math.ceil(bytes / this.payload);
-      let first = this.alloc.takeFreeRun(count);
+      let first = this.alloc.takeCommittedFreeRun(count);
       if (first !== 0) {
-        for (let i = 0; i < count; i++) merged.remove(first + i);
         const after = merged.encodedSize();
         if (Math.ceil(after / this.payload) === count) {
           bytes = after;
         } else {
-          for (let i = 0; i < count; i++) {
-            merged.add(first + i);
-            this.alloc.releaseOwn(first + i);
-          }
+          for (let i = 0; i < count; i++) merged.add(first + i);
           first = 0;
         }
       }
@@ -545,7 +542,7 @@ export class Txn extends Tree {
     return (
       this.base.freelistPage !== 0 &&
       this.dirty.size === 0 &&
-      this.alloc.pending.size === this.spillPages &&
+      this.alloc.pendingCount === this.spillPages &&
       this.s.pageCount === this.base.pageCount &&
       !this.cleared
     );
@@ -561,7 +558,8 @@ export class Txn extends Tree {
       w.pageSeal(ptr, this.pageSize, s.seedLo, s.seedHi);
       pages.push({ no, ptr });
     }
-    return { meta: s.copy(), metaPtr: this.work, pages, free };
+    // The transaction is over once it is sealed: its state object becomes the new committed one.
+    return { meta: s, metaPtr: this.work, pages, free };
   }
 
   /** After the commit is on disk: hand the new pages to the cache. */
