@@ -337,6 +337,16 @@ export function verifySignedHex(statesList: readonly Uint8Array[], signed: strin
 // A view returned by view() is only valid until the next call that may
 // allocate (alloc, or anything growing memory); callers use it at once.
 
+/**
+ * A numeric constant the core exports (page, meta and record field offsets,
+ * page types...), by its AssemblyScript name; undefined if there is none.
+ * src/dbm/format.ts spells these out for speed; a test checks them.
+ */
+export function coreConstant(name: string): number | undefined {
+  const value = (core as unknown as Record<string, unknown>)[name];
+  return value instanceof WebAssembly.Global ? Number(value.value) : undefined;
+}
+
 /** Wraps a core export so that a trap becomes a WasmTrapError naming it. */
 function guarded<F extends (...args: number[]) => unknown>(name: keyof CoreExports): F {
   const fn = core[name] as unknown as (...args: number[]) => unknown;

@@ -9,7 +9,8 @@ import { Pager } from './pager.js';
 import type { MetaState } from './meta.js';
 import { DirGeometry } from './meta.js';
 import { FreePages } from './freeset.js';
-import { H, M, MODE_INLINE, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
+import { M, MODE_INLINE, MAX_DEPTH, PAGE_TYPE } from './format.js';
+import { pageAux, pageCount, pageNext, pageUsed, payloadOf, recKeyLen, recValueLen, recIsOverflow, recKey, recOverflowPage, dirEntry } from './layout.js';
 
 export interface CheckReport {
   ok: true;
@@ -98,14 +99,14 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
       const seen = new Set<string>();
       for (let i = 0; i < n; i++) {
         const rec = base + w.u32(index + 16 * i);
-        const keyLen = w.u16(rec + 4);
-        const key = w.copyOut(rec + w.REC_HEADER, keyLen).toString('latin1');
+        const keyLen = recKeyLen(rec);
+        const key = w.copyOut(recKey(rec), keyLen).toString('latin1');
         if (seen.has(key)) problem(where, 'the same key is stored twice');
         seen.add(key);
         keys++;
-        if (w.u8(rec + 6) & REC_OVERFLOW) {
-          const first = w.u32(rec + w.REC_HEADER + keyLen);
-          const len = w.u32(rec + 8);
+        if (recIsOverflow(rec)) {
+          const first = recOverflowPage(rec, keyLen);
+          const len = recValueLen(rec);
           const pages = Math.ceil(len / payload);
           let ok = first >= 2 && first + pages <= s.pageCount;
           if (!ok) problem(where, `overflow run of ${pages} pages at ${first} is outside the file's ${s.pageCount} pages`);
@@ -115,7 +116,7 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
               const run = pager.readRun(first, pages, PAGE_TYPE.overflow, s.txid, s.pageCount);
               try {
                 let total = 0;
-                for (let k = 0; k < pages; k++) total += w.u32(run + k * P + H.count);
+                for (let k = 0; k < pages; k++) total += pageCount(run + k * P);
                 if (total !== len) problem(first, `overflow run holds ${total} bytes, record says ${len}`);
               } finally {
                 w.dealloc(run);
@@ -141,7 +142,7 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
         guard(no, () => {
           if (!mark(no, KIND.bucket, `directory entry ${i}`)) return;
           let ptr = pager.getPage(no, PAGE_TYPE.bucket, s.txid, s.pageCount);
-          const ld = w.u8(ptr + H.aux);
+          const ld = pageAux(ptr);
           if (ld > d) {
             problem(no, `bucket local depth ${ld} exceeds global depth ${d}`);
             return;
@@ -157,8 +158,8 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
           const prefix = Math.floor(i / width);
           let pageNo = no;
           for (let steps = 0; ; steps++) {
-            checkRecords(ptr + w.PAGE_HEADER, w.u32(ptr + H.used), w.u32(ptr + H.count), ld, prefix, pageNo);
-            const next = w.u32(ptr + H.next);
+            checkRecords(payloadOf(ptr), pageUsed(ptr), pageCount(ptr), ld, prefix, pageNo);
+            const next = pageNext(ptr);
             if (next === 0) break;
             if (ld !== MAX_DEPTH) {
               problem(pageNo, 'bucket chain below maximum depth');
@@ -167,7 +168,7 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
             if (steps > s.pageCount || !mark(next, KIND.bucket, `chain of bucket ${no}`)) break;
             pageNo = next;
             ptr = pager.getPage(next, PAGE_TYPE.bucket, s.txid, s.pageCount);
-            if (w.u8(ptr + H.aux) !== MAX_DEPTH) problem(next, 'chained bucket not at maximum depth');
+            if (pageAux(ptr) !== MAX_DEPTH) problem(next, 'chained bucket not at maximum depth');
           }
         });
         i += width;
@@ -250,7 +251,7 @@ function readDirectory(
     );
   }
   let current = new Uint32Array(s.mainCount);
-  for (let i = 0; i < s.mainCount; i++) current[i] = w.u32(metaPtr + w.META_HEADER + 4 * i);
+  for (let i = 0; i < s.mainCount; i++) current[i] = dirEntry(metaPtr + w.META_HEADER, i);
   const E = geometry.perPage;
   for (let level = s.levels - 1; level >= 0; level--) {
     // Entries this level's pages must hold in all.
@@ -262,11 +263,11 @@ function readDirectory(
       const no = current[j];
       if (!markDir(no)) throw pager.corrupt(no, 'directory page referenced twice or out of range');
       const ptr = pager.getPage(no, PAGE_TYPE.dir, s.txid, s.pageCount);
-      if (w.u8(ptr + H.aux) !== level) throw pager.corrupt(no, `directory page at level ${w.u8(ptr + H.aux)}, expected ${level}`);
-      const count = w.u32(ptr + H.count);
+      if (pageAux(ptr) !== level) throw pager.corrupt(no, `directory page at level ${pageAux(ptr)}, expected ${level}`);
+      const count = pageCount(ptr);
       const want = Math.min(E, expected - filled);
       if (count !== want) throw pager.corrupt(no, `directory page holds ${count} entries, expected ${want}`);
-      for (let i = 0; i < count; i++) next[filled++] = w.u32(ptr + w.PAGE_HEADER + 4 * i);
+      for (let i = 0; i < count; i++) next[filled++] = dirEntry(payloadOf(ptr), i);
     }
     if (filled !== expected) problem(0, `directory level ${level} has ${filled} entries, expected ${expected}`);
     current = next;

@@ -27,13 +27,13 @@ import {
   DEFAULT_PAGE_SIZE,
   MIN_PAGE_SIZE,
   MAX_PAGE_SIZE,
-  H,
   M,
   isPowerOfTwo,
   PAGE_TYPE_NAME,
 } from './format.js';
 import { checkDatabase, type CheckReport } from './check.js';
 import { FreeSetCache } from './freeset.js';
+import { pageType, recKey, recSize } from './layout.js';
 
 export type DbmFlag = 'r' | 'w' | 'c' | 'n';
 export type DbmKey = string | Uint8Array;
@@ -381,7 +381,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     const pages = Math.min(Math.floor(len / P), this.#state.pageCount);
     for (let no = 2; no < pages; no++) {
       const ptr = buf + no * P;
-      const type = w.u8(ptr + H.type);
+      const type = pageType(ptr);
       if (PAGE_TYPE_NAME[type] === undefined) continue;
       if (w.pageVerify(ptr, P, no, this.#state.seedLo, this.#state.seedHi, this.#state.txid, type) === 0) this.#pager.prime(no, ptr);
     }
@@ -515,7 +515,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
 
   /** The key of the record at `rec`, as a string or a Buffer per keyEncoding. */
   #keyAt(rec: number, keyLen: number): K {
-    const at = rec + w.REC_HEADER;
+    const at = recKey(rec);
     return (this.#opts.keyEncoding === 'utf8' ? w.keyString(at, keyLen) : w.copyOut(at, keyLen)) as K;
   }
 
@@ -926,7 +926,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     const visit = (rec: number, keyLen: number, flags: number, valueLen: number): void => {
       recs.push(rec);
       if (rec < lo) lo = rec;
-      const end = rec + w.REC_HEADER + keyLen + ((flags & REC_OVERFLOW) !== 0 ? 4 : valueLen);
+      const end = rec + recSize(keyLen, flags, valueLen);
       if (end > hi) hi = end;
     };
     const utf8Keys = this.#opts.keyEncoding === 'utf8';
@@ -941,7 +941,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       for (const rec of recs) {
         const at = rec - lo + w.REC_HEADER;
         const keyLen = block.readUInt16LE(rec - lo + 4);
-        const key = (utf8Keys ? w.keyString(rec + w.REC_HEADER, keyLen) : Buffer.from(block.subarray(at, at + keyLen))) as K;
+        const key = (utf8Keys ? w.keyString(recKey(rec), keyLen) : Buffer.from(block.subarray(at, at + keyLen))) as K;
         if ((block[rec - lo + 6] & REC_OVERFLOW) !== 0) {
           emit(key, tree.withValue(rec, Dbm.#copy));
         } else {

@@ -13,7 +13,8 @@
 import * as w from '../wasm.js';
 import type { Pager } from './pager.js';
 import type { MetaState } from './meta.js';
-import { H, PAGE_TYPE } from './format.js';
+import { PAGE_TYPE } from './format.js';
+import { pageCount, payloadOf } from './layout.js';
 
 /** Bytes of a wasm free set with room for `runs` runs. */
 const setBytes = (runs: number): number => w.FREE_SET_HEADER + 8 * runs;
@@ -61,13 +62,13 @@ export class FreePages {
       let filled = 0;
       for (let i = 0; i < count; i++) {
         const p = run + i * pager.pageSize;
-        const n = w.u32(p + H.count);
+        const n = pageCount(p);
         if (n !== Math.min(payload, state.freeBytes - filled)) {
           w.dealloc(src);
           w.dealloc(run);
           throw pager.corrupt(state.freelistPage + i, 'free list page holds the wrong number of bytes');
         }
-        w.copyWithin(src + filled, p + w.PAGE_HEADER, n);
+        w.copyWithin(src + filled, payloadOf(p), n);
         filled += n;
       }
     }

@@ -9,7 +9,8 @@
 import * as w from '../wasm.js';
 import { DbmCorruptError } from '../errors.js';
 import { type FileIO, readFully, writeFully } from './io.js';
-import { H, M, META_MAGIC, MIN_PAGE_SIZE, MAX_PAGE_SIZE, VERIFY_REASON, PAGE_TYPE_NAME } from './format.js';
+import { M, META_MAGIC, MIN_PAGE_SIZE, MAX_PAGE_SIZE, VERIFY_REASON, PAGE_TYPE_NAME } from './format.js';
+import { pageType } from './layout.js';
 
 /** Largest positioned write (see writePages). */
 const MAX_WRITE_BYTES = 65536;
@@ -85,8 +86,8 @@ export class Pager {
     const hit = this.cache.get(no);
     if (hit !== undefined) {
       hit.hot = true;
-      if (w.u8(hit.ptr + H.type) !== type) {
-        throw this.corrupt(no, `expected a ${PAGE_TYPE_NAME[type]} page, found ${PAGE_TYPE_NAME[w.u8(hit.ptr + H.type)] ?? 'unknown type'}`);
+      if (pageType(hit.ptr) !== type) {
+        throw this.corrupt(no, `expected a ${PAGE_TYPE_NAME[type]} page, found ${PAGE_TYPE_NAME[pageType(hit.ptr)] ?? 'unknown type'}`);
       }
       return hit.ptr;
     }

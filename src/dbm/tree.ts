@@ -6,8 +6,9 @@
 import * as w from '../wasm.js';
 import type { DbmCorruptError } from '../errors.js';
 import type { Pager } from './pager.js';
-import { H, MODE_INLINE, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
+import { MODE_INLINE, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
 import { type MetaState, DirGeometry, dirIndex } from './meta.js';
+import { pageAux, pageCount, pageNext, pageUsed, payloadOf, recHash, recKeyLen, recFlags, recValueLen, recValue, dirEntry } from './layout.js';
 
 /** A record found by a lookup: its address (valid until the next page read). */
 export interface RecordRef {
@@ -48,17 +49,17 @@ export abstract class Tree {
   /** Bucket page number of directory entry `i`. */
   dirGet(i: number): number {
     const s = this.state;
-    if (s.levels === 0) return w.u32(this.mainBase + 4 * i);
+    if (s.levels === 0) return dirEntry(this.mainBase, i);
     const E = this.geometry.perPage;
     let span = this.geometry.topSpan(s.levels);
-    let no = w.u32(this.mainBase + 4 * Math.floor(i / span));
+    let no = dirEntry(this.mainBase, Math.floor(i / span));
     for (let level = s.levels - 1; level >= 0; level--) {
       const ptr = this.page(no, PAGE_TYPE.dir);
-      if (w.u8(ptr + H.aux) !== level) throw this.corrupt(no, `directory page at level ${w.u8(ptr + H.aux)}, expected ${level}`);
+      if (pageAux(ptr) !== level) throw this.corrupt(no, `directory page at level ${pageAux(ptr)}, expected ${level}`);
       span /= E;
       const slot = Math.floor(i / span) % E;
-      if (slot >= w.u32(ptr + H.count)) throw this.corrupt(no, "directory entry beyond the page's entries");
-      no = w.u32(ptr + w.PAGE_HEADER + 4 * slot);
+      if (slot >= pageCount(ptr)) throw this.corrupt(no, "directory entry beyond the page's entries");
+      no = dirEntry(payloadOf(ptr), slot);
     }
     return no;
   }
@@ -68,15 +69,15 @@ export abstract class Tree {
     const index = dirIndex(hash, this.state.depth);
     const no = this.dirGet(index);
     const ptr = this.page(no, PAGE_TYPE.bucket);
-    if (w.u8(ptr + H.aux) > this.state.depth) throw this.corrupt(no, 'bucket deeper than the directory');
+    if (pageAux(ptr) > this.state.depth) throw this.corrupt(no, 'bucket deeper than the directory');
     return { no, ptr, index };
   }
 
   /** Next page of a bucket chain, validated; 0 at the end. */
   chainNext(ptr: number, no: number, steps: number): number {
-    const next = w.u32(ptr + H.next);
+    const next = pageNext(ptr);
     if (next === 0) return 0;
-    if (w.u8(ptr + H.aux) !== MAX_DEPTH) throw this.corrupt(no, 'bucket chain below maximum depth');
+    if (pageAux(ptr) !== MAX_DEPTH) throw this.corrupt(no, 'bucket chain below maximum depth');
     if (steps > this.state.pageCount) throw this.corrupt(no, 'bucket chain loops');
     return next;
   }
@@ -89,8 +90,8 @@ export abstract class Tree {
     }
     let { no, ptr } = this.bucketOf(hash);
     for (let steps = 0; ; steps++) {
-      const base = ptr + w.PAGE_HEADER;
-      const off = w.recFind(base, w.u32(ptr + H.used), hash, w.STAGE, keyLen);
+      const base = payloadOf(ptr);
+      const off = w.recFind(base, pageUsed(ptr), hash, w.STAGE, keyLen);
       if (off >= 0) return { rec: base + off, pageNo: no };
       const next = this.chainNext(ptr, no, steps);
       if (next === 0) return null;
@@ -110,12 +111,12 @@ export abstract class Tree {
    * The reader must not keep `buffer`.
    */
   withValue<T>(rec: number, read: ValueReader<T>): T {
-    return this.valueOf(rec, w.u16(rec + 4), w.u8(rec + 6), w.u32(rec + 8), read);
+    return this.valueOf(rec, recKeyLen(rec), recFlags(rec), recValueLen(rec), read);
   }
 
   /** withValue() for a record whose header fields the caller has already read (batch() hands them out). */
   valueOf<T>(rec: number, keyLen: number, flags: number, valueLen: number, read: ValueReader<T>): T {
-    const at = rec + w.REC_HEADER + keyLen;
+    const at = recValue(rec, keyLen);
     if ((flags & REC_OVERFLOW) === 0) return w.readWith(at, valueLen, read);
     const bytes = this.readOverflow(w.u32(at), valueLen);
     return read(bytes, 0, bytes.length);
@@ -129,10 +130,10 @@ export abstract class Tree {
       let filled = 0;
       for (let i = 0; i < count; i++) {
         const p = run + i * this.pageSize;
-        const n = w.u32(p + H.count);
+        const n = pageCount(p);
         const expected = Math.min(this.payload, len - filled);
         if (n !== expected) throw this.corrupt(first + i, `overflow page holds ${n} bytes, expected ${expected}`);
-        w.view(p + w.PAGE_HEADER, n).copy(out, filled);
+        w.view(payloadOf(p), n).copy(out, filled);
         filled += n;
       }
       return out;
@@ -169,12 +170,12 @@ export abstract class Tree {
     const index = dirIndex(from, s.depth);
     let no = this.dirGet(index);
     let ptr = this.page(no, PAGE_TYPE.bucket);
-    const ld = w.u8(ptr + H.aux);
+    const ld = pageAux(ptr);
     if (ld > s.depth) throw this.corrupt(no, 'bucket deeper than the directory');
     const width = 2 ** (s.depth - ld);
     const end = (Math.floor(index / width) * width + width) * 2 ** (32 - s.depth);
     for (let steps = 0; ; steps++) {
-      this.visitArea(ptr + w.PAGE_HEADER, w.u32(ptr + H.used), w.u32(ptr + H.count), from, visit);
+      this.visitArea(payloadOf(ptr), pageUsed(ptr), pageCount(ptr), from, visit);
       const next = this.chainNext(ptr, no, steps);
       if (next === 0) break;
       no = next;
@@ -186,9 +187,10 @@ export abstract class Tree {
   private visitArea(base: number, used: number, count: number, from: number, visit: RecordVisitor): void {
     const index = recordIndex(count);
     const n = w.recIndex(base, used, index, count);
+    // recIndex writes four u32 per record: offset, keyLen, flags, valueLen.
     for (let i = 0, e = index; i < n; i++, e += 16) {
       const rec = base + w.u32(e);
-      if (from > 0 && w.u32(rec) < from) continue;
+      if (from > 0 && recHash(rec) < from) continue;
       visit(rec, w.u32(e + 4), w.u32(e + 8), w.u32(e + 12));
     }
   }

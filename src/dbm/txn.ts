@@ -16,6 +16,22 @@ import { Tree } from './tree.js';
 import { H, MODE_INLINE, MODE_HASHED, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
 import { type MetaState, writeMetaFields, dirIndex } from './meta.js';
 import { type FreeSetCache, type FreePages, PageAllocator } from './freeset.js';
+import {
+  pageType,
+  pageAux,
+  pageCount,
+  pageUsed,
+  setPageCount,
+  setPageNext,
+  setPageUsed,
+  payloadOf,
+  recKeyLen,
+  recValueLen,
+  recIsOverflow,
+  recOverflowPage,
+  dirEntry,
+  setDirEntry,
+} from './layout.js';
 
 export interface CommitResult {
   meta: MetaState;
@@ -83,7 +99,7 @@ export class Txn extends Tree {
   page(no: number, type: number): number {
     const ptr = this.dirty.get(no);
     if (ptr !== undefined) {
-      if (w.u8(ptr + H.type) !== type) throw this.corrupt(no, 'page type changed within a transaction');
+      if (pageType(ptr) !== type) throw this.corrupt(no, 'page type changed within a transaction');
       return ptr;
     }
     return this.pager.getPage(no, type, this.base.txid, this.base.pageCount);
@@ -146,11 +162,11 @@ export class Txn extends Tree {
     const top = level === this.s.levels - 1;
     const parent = top ? this.mainBase : this.writableDirEntries(level + 1, Math.floor(idx / E));
     const slot = top ? idx : idx % E;
-    const no = w.u32(parent + 4 * slot);
+    const no = dirEntry(parent, slot);
     const page = this.writable(no, PAGE_TYPE.dir);
-    if (w.u8(page.ptr + H.aux) !== level) throw this.corrupt(no, `directory page at level ${w.u8(page.ptr + H.aux)}, expected ${level}`);
-    if (page.moved) w.setU32(parent + 4 * slot, page.no);
-    return page.ptr + w.PAGE_HEADER;
+    if (pageAux(page.ptr) !== level) throw this.corrupt(no, `directory page at level ${pageAux(page.ptr)}, expected ${level}`);
+    if (page.moved) setDirEntry(parent, slot, page.no);
+    return payloadOf(page.ptr);
   }
 
   /** Points directory entries [from, from + n) at bucket `value`. */
@@ -174,15 +190,15 @@ export class Txn extends Tree {
     const pages: number[] = [];
     let level = this.s.levels - 1;
     let current: number[] = [];
-    for (let i = 0; i < this.s.mainCount; i++) current.push(w.u32(this.mainBase + 4 * i));
+    for (let i = 0; i < this.s.mainCount; i++) current.push(dirEntry(this.mainBase, i));
     while (level >= 0) {
       pages.push(...current);
       if (level === 0) break;
       const next: number[] = [];
       for (const no of current) {
         const ptr = this.page(no, PAGE_TYPE.dir);
-        const count = w.u32(ptr + H.count);
-        for (let i = 0; i < count; i++) next.push(w.u32(ptr + w.PAGE_HEADER + 4 * i));
+        const count = pageCount(ptr);
+        for (let i = 0; i < count; i++) next.push(dirEntry(payloadOf(ptr), i));
       }
       current = next;
       level--;
@@ -221,15 +237,15 @@ export class Txn extends Tree {
       } else {
         src = this.page(oldLeaves[Math.floor(j / 2)], PAGE_TYPE.dir) + w.PAGE_HEADER + 4 * ((j % 2) * half);
       }
-      w.dirDoubleInto(src, count / 2, leaf.ptr + w.PAGE_HEADER);
-      w.setU32(leaf.ptr + H.count, count);
-      w.setU32(leaf.ptr + H.used, 4 * count);
+      w.dirDoubleInto(src, count / 2, payloadOf(leaf.ptr));
+      setPageCount(leaf.ptr, count);
+      setPageUsed(leaf.ptr, 4 * count);
       level.push(leaf.no);
     }
     for (let lv = 1; lv <= shape.levels - 1; lv++) level = this.buildDirLevel(level, lv);
     for (const no of oldDirPages) this.freePage(no);
     w.zero(this.mainBase, this.pageSize - w.META_HEADER);
-    for (let i = 0; i < level.length; i++) w.setU32(this.mainBase + 4 * i, level[i]!);
+    for (let i = 0; i < level.length; i++) setDirEntry(this.mainBase, i, level[i]!);
     s.depth = newDepth;
     s.levels = shape.levels;
     s.mainCount = level.length;
@@ -242,9 +258,9 @@ export class Txn extends Tree {
     for (let k = 0; k < children.length; k += E) {
       const chunk = children.slice(k, k + E);
       const page = this.newPage(PAGE_TYPE.dir, lv);
-      for (let i = 0; i < chunk.length; i++) w.setU32(page.ptr + w.PAGE_HEADER + 4 * i, chunk[i]!);
-      w.setU32(page.ptr + H.count, chunk.length);
-      w.setU32(page.ptr + H.used, 4 * chunk.length);
+      for (let i = 0; i < chunk.length; i++) setDirEntry(payloadOf(page.ptr), i, chunk[i]!);
+      setPageCount(page.ptr, chunk.length);
+      setPageUsed(page.ptr, 4 * chunk.length);
       parents.push(page.no);
     }
     return parents;
@@ -257,7 +273,7 @@ export class Txn extends Tree {
     const no = this.dirGet(index);
     const page = this.writable(no, PAGE_TYPE.bucket);
     if (page.moved) {
-      const ld = w.u8(page.ptr + H.aux);
+      const ld = pageAux(page.ptr);
       if (ld > this.s.depth) throw this.corrupt(no, 'bucket deeper than the directory');
       const width = 2 ** (this.s.depth - ld);
       this.dirSetRange(Math.floor(index / width) * width, width, page.no);
@@ -274,7 +290,7 @@ export class Txn extends Tree {
       const next = this.chainNext(prev.ptr, prev.no, steps);
       if (next === 0) return chain;
       const page = this.writable(next, PAGE_TYPE.bucket);
-      if (page.moved) w.setU32(prev.ptr + H.next, page.no);
+      if (page.moved) setPageNext(prev.ptr, page.no);
       chain.push(page);
       prev = page;
     }
@@ -284,16 +300,16 @@ export class Txn extends Tree {
   private split(index: number): void {
     const s = this.s;
     const old = this.writableBucket(index);
-    const ld = w.u8(old.ptr + H.aux);
+    const ld = pageAux(old.ptr);
     const width = 2 ** (s.depth - ld);
     const start = Math.floor(index / width) * width;
     const a = this.newPage(PAGE_TYPE.bucket, ld + 1);
     const b = this.newPage(PAGE_TYPE.bucket, ld + 1);
-    const [used0, count0, used1, count1] = w.recSplit(old.ptr + w.PAGE_HEADER, w.u32(old.ptr + H.used), ld, a.ptr + w.PAGE_HEADER, b.ptr + w.PAGE_HEADER);
-    w.setU32(a.ptr + H.count, count0);
-    w.setU32(a.ptr + H.used, used0);
-    w.setU32(b.ptr + H.count, count1);
-    w.setU32(b.ptr + H.used, used1);
+    const [used0, count0, used1, count1] = w.recSplit(payloadOf(old.ptr), pageUsed(old.ptr), ld, payloadOf(a.ptr), payloadOf(b.ptr));
+    setPageCount(a.ptr, count0);
+    setPageUsed(a.ptr, used0);
+    setPageCount(b.ptr, count1);
+    setPageUsed(b.ptr, used1);
     this.dirSetRange(start, width / 2, a.no);
     this.dirSetRange(start + width / 2, width / 2, b.no);
     this.freePage(old.no);
@@ -302,9 +318,9 @@ export class Txn extends Tree {
   // ---- records ----------------------------------------------------------------
 
   private releaseOverflow(rec: number): void {
-    if ((w.u8(rec + 6) & REC_OVERFLOW) === 0) return;
-    const first = w.u32(rec + w.REC_HEADER + w.u16(rec + 4));
-    const count = this.overflowPages(w.u32(rec + 8));
+    if (!recIsOverflow(rec)) return;
+    const first = recOverflowPage(rec, recKeyLen(rec));
+    const count = this.overflowPages(recValueLen(rec));
     if (first < 2 || first + count > this.s.pageCount) throw this.corrupt(first, 'overflow run outside the file');
     for (let i = 0; i < count; i++) this.freePage(first + i);
   }
@@ -316,9 +332,9 @@ export class Txn extends Tree {
     for (let i = 0; i < count; i++) {
       const page = this.newPage(PAGE_TYPE.overflow, 0, first + i);
       const chunk = value.subarray(i * this.payload, Math.min(value.byteLength, (i + 1) * this.payload));
-      w.copyIn(page.ptr + w.PAGE_HEADER, chunk);
-      w.setU32(page.ptr + H.count, chunk.byteLength);
-      w.setU32(page.ptr + H.used, chunk.byteLength);
+      w.copyIn(payloadOf(page.ptr), chunk);
+      setPageCount(page.ptr, chunk.byteLength);
+      setPageUsed(page.ptr, chunk.byteLength);
     }
     return first;
   }
@@ -349,12 +365,12 @@ export class Txn extends Tree {
     } else {
       let found = false;
       for (const page of this.writableChain(dirIndex(hash, s.depth))) {
-        const base = page.ptr + w.PAGE_HEADER;
-        const off = w.recFind(base, w.u32(page.ptr + H.used), hash, w.STAGE, keyLen);
+        const base = payloadOf(page.ptr);
+        const off = w.recFind(base, pageUsed(page.ptr), hash, w.STAGE, keyLen);
         if (off < 0) continue;
         this.releaseOverflow(base + off);
-        w.setU32(page.ptr + H.used, w.recRemove(base, w.u32(page.ptr + H.used), off));
-        w.setU32(page.ptr + H.count, w.u32(page.ptr + H.count) - 1);
+        setPageUsed(page.ptr, w.recRemove(base, pageUsed(page.ptr), off));
+        setPageCount(page.ptr, pageCount(page.ptr) - 1);
         found = true;
         break;
       }
@@ -399,10 +415,10 @@ export class Txn extends Tree {
       const index = dirIndex(hash, s.depth);
       const chain = this.writableChain(index);
       for (const page of chain) {
-        const used = w.recAppend(page.ptr + w.PAGE_HEADER, w.u32(page.ptr + H.used), this.payload, hash, w.STAGE, keyLen, flags, valuePtr, valueLen, ovf);
+        const used = w.recAppend(payloadOf(page.ptr), pageUsed(page.ptr), this.payload, hash, w.STAGE, keyLen, flags, valuePtr, valueLen, ovf);
         if (used >= 0) {
-          w.setU32(page.ptr + H.used, used);
-          w.setU32(page.ptr + H.count, w.u32(page.ptr + H.count) + 1);
+          setPageUsed(page.ptr, used);
+          setPageCount(page.ptr, pageCount(page.ptr) + 1);
           return;
         }
       }
@@ -415,7 +431,7 @@ export class Txn extends Tree {
       // At maximum depth the bucket cannot split: chain another page.
       const tail = chain[chain.length - 1];
       const extra = this.newPage(PAGE_TYPE.bucket, MAX_DEPTH);
-      w.setU32(tail.ptr + H.next, extra.no);
+      setPageNext(tail.ptr, extra.no);
     }
   }
 
@@ -423,11 +439,11 @@ export class Txn extends Tree {
   private toHashed(): void {
     const s = this.s;
     const bucket = this.newPage(PAGE_TYPE.bucket, 0);
-    w.copyWithin(bucket.ptr + w.PAGE_HEADER, this.mainBase, s.mainUsed);
-    w.setU32(bucket.ptr + H.used, s.mainUsed);
-    w.setU32(bucket.ptr + H.count, s.mainCount);
+    w.copyWithin(payloadOf(bucket.ptr), this.mainBase, s.mainUsed);
+    setPageUsed(bucket.ptr, s.mainUsed);
+    setPageCount(bucket.ptr, s.mainCount);
     w.zero(this.mainBase, this.pageSize - w.META_HEADER);
-    w.setU32(this.mainBase, bucket.no);
+    setDirEntry(this.mainBase, 0, bucket.no);
     s.mode = MODE_HASHED;
     s.depth = 0;
     s.levels = 0;
@@ -518,9 +534,9 @@ export class Txn extends Tree {
       for (let i = 0; i < count; i++) {
         const page = this.newPage(PAGE_TYPE.freelist, 0, first + i);
         const n = Math.max(0, Math.min(this.payload, bytes - i * this.payload));
-        w.copyWithin(page.ptr + w.PAGE_HEADER, buf + i * this.payload, n);
-        w.setU32(page.ptr + H.count, n);
-        w.setU32(page.ptr + H.used, n);
+        w.copyWithin(payloadOf(page.ptr), buf + i * this.payload, n);
+        setPageCount(page.ptr, n);
+        setPageUsed(page.ptr, n);
       }
       w.dealloc(buf);
       s.freelistPage = first;
