@@ -13,7 +13,7 @@ import crypto from 'node:crypto';
 import * as w from '../wasm.js';
 import { DbmError, DbmCorruptError, DbmClosedError, DbmReadOnlyError, LockTimeoutError } from '../errors.js';
 import { type FileIO, nodeFileIO, readFully } from './io.js';
-import { FileLock, type LockMode } from './lock.js';
+import { HandleLock, type LockMode } from './lock.js';
 import { Pager, chooseMeta, OPEN_READ_BYTES, takePageBuffer, givePageBuffer, metaBufferBytes } from './pager.js';
 import { Snapshot, type Tree, type ValueReader } from './tree.js';
 import { Txn } from './txn.js';
@@ -131,27 +131,6 @@ function validateOptions(path: unknown, o: DbmOptions): Required<Omit<DbmOptions
   return { flag, pageSize, sync, lockTimeout, codec: o.codec, keyEncoding, cacheSize, mode, io: o.io ?? nodeFileIO };
 }
 
-/**
- * Handles whose operation-scoped lock is released when the event loop turns.
- * One setImmediate serves them all, and a handle closed within the turn
- * simply leaves the set (a pending immediate per handle would keep every
- * closed handle alive until the loop turns).
- */
-const releaseAtTurnEnd = new Set<{ releaseTurnLock(): void }>();
-let turnEndScheduled = false;
-
-function scheduleTurnEnd(handle: { releaseTurnLock(): void }): void {
-  releaseAtTurnEnd.add(handle);
-  if (turnEndScheduled) return;
-  turnEndScheduled = true;
-  setImmediate(() => {
-    turnEndScheduled = false;
-    const handles = [...releaseAtTurnEnd];
-    releaseAtTurnEnd.clear();
-    for (const h of handles) h.releaseTurnLock();
-  });
-}
-
 /** One staging area for meta reads, shared: every use is synchronous. */
 let readBuf = 0;
 function stagingBuffer(): number {
@@ -200,7 +179,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   readonly readOnly: boolean;
   readonly #io: FileIO;
   readonly #fd: number;
-  readonly #lock: FileLock;
+  /** The lock state: taken, held, stale, closed (lock.ts). */
+  readonly #lock: HandleLock;
   readonly #pager: Pager;
   readonly #opts: ReturnType<typeof validateOptions>;
   #codec!: ValueCodec;
@@ -208,17 +188,11 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   readonly #snapshot: Snapshot;
   /** The working meta page of write transactions (0 until the first); a commit swaps it with the committed one. */
   #work = 0;
-  #closed = false;
-  /** Explicit holders of the lock: running transactions and lock(). */
-  #holds = 0;
-  #userLocked = false;
-  /** The snapshot must be re-read even though a lock is held (after a failed commit). */
-  #stale = false;
   readonly #writes = new WriteMutex();
   /** The free set of the last state seen, for the next write (created by the first write). */
   #freeSets: FreeSetCache | null = null;
 
-  private constructor(path: string, fd: number, lock: FileLock, pageSize: number, opts: ReturnType<typeof validateOptions>, state: MetaState) {
+  private constructor(path: string, fd: number, lock: HandleLock, pageSize: number, opts: ReturnType<typeof validateOptions>, state: MetaState) {
     this.path = path;
     this.flag = opts.flag;
     this.readOnly = opts.flag === 'r';
@@ -274,9 +248,10 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     let db: Dbm<V, K> | undefined;
     try {
       // The first read tells the page size; the handle is built after it.
-      const lock = new FileLock(fd, path);
+      const lock = new HandleLock(fd, path);
       const mode: LockMode = flag === 'r' ? 'shared' : 'exclusive';
-      if (!lock.tryAcquire(mode)) await lock.acquire(mode, opts.lockTimeout);
+      const taken = lock.take(mode, opts.lockTimeout);
+      if (typeof taken !== 'boolean') await taken;
       try {
         if (flag === 'n') io.ftruncate(fd, 0);
         const buf = stagingBuffer();
@@ -297,10 +272,10 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
         }
         db.#setCodec();
       } catch (err) {
-        lock.releasedByClose();
+        lock.close();
         throw err;
       }
-      db.#scheduleRelease();
+      lock.releaseAtTurnEnd();
       return db;
     } catch (err) {
       if (db) db.#dispose();
@@ -422,26 +397,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new DbmClosedError(this.path);
-  }
-
-  #scheduleRelease(): void {
-    scheduleTurnEnd(this);
-  }
-
-  /** @internal Called when the event loop turns: drops an operation-scoped lock. */
-  releaseTurnLock(): void {
-    if (this.#holds === 0 && !this.#closed) this.#lock.release();
-  }
-
-  /** Makes sure this handle holds at least a shared lock on a current snapshot. */
-  /**
-   * Whether this handle should leave other processes a gap before going on
-   * (see the fairness note in lock.ts): only for an operation-scoped lock,
-   * never inside transaction() or lock().
-   */
-  #owesGap(): boolean {
-    return this.#holds === 0 && this.#lock.overdue;
+    if (this.#lock.closed) throw new DbmClosedError(this.path);
   }
 
   /**
@@ -451,52 +407,38 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * change anyway) and the burst is overdue.
    */
   async #ensureRead(mayCut = false): Promise<void> {
-    this.#checkOpen();
-    if (this.#lock.held !== null && !(mayCut && this.#owesGap())) {
-      if (this.#stale) this.#refreshHeld();
-      return;
-    }
-    if (this.#owesGap()) await this.#lock.yieldToOthers();
-    this.#checkOpen();
-    if (this.#lock.held !== null) return;
-    if (!this.#lock.tryAcquire('shared')) await this.#lock.acquire('shared', this.#opts.lockTimeout);
-    this.#afterLock();
+    let taken = this.#lock.take('shared', this.#opts.lockTimeout, mayCut);
+    if (typeof taken !== 'boolean') taken = await taken;
+    if (taken) this.#afterLock();
+    else if (this.#lock.stale) this.#refreshHeld();
   }
 
   /** Makes sure this handle holds the exclusive lock on a current snapshot; a commit re-reads anyway, so an overdue burst is cut here. */
   async #ensureWrite(): Promise<void> {
     this.#checkOpen();
     if (this.readOnly) throw new DbmReadOnlyError(this.path);
-    if (this.#lock.held === 'exclusive' && !this.#owesGap()) {
-      if (this.#stale) this.#refreshHeld();
-      return;
-    }
-    if (this.#owesGap()) await this.#lock.yieldToOthers();
-    this.#checkOpen();
-    if (this.#lock.held === 'shared') this.#lock.release();
-    if (this.#lock.held === 'exclusive') return;
-    if (!this.#lock.tryAcquire('exclusive')) await this.#lock.acquire('exclusive', this.#opts.lockTimeout);
-    this.#afterLock();
+    let taken = this.#lock.take('exclusive', this.#opts.lockTimeout);
+    if (typeof taken !== 'boolean') taken = await taken;
+    if (taken) this.#afterLock();
+    else if (this.#lock.stale) this.#refreshHeld();
   }
 
+  /** The lock was just taken: re-read the meta pair under it (see #refresh). */
   #afterLock(): void {
-    if (this.#closed) {
-      this.#lock.release();
-      throw new DbmClosedError(this.path);
-    }
+    if (this.#lock.closed) throw new DbmClosedError(this.path);
     try {
       this.#refresh();
-      this.#stale = false;
+      this.#lock.markFresh();
     } catch (err) {
       this.#lock.release();
       throw err;
     }
-    this.#scheduleRelease();
+    this.#lock.releaseAtTurnEnd();
   }
 
   #refreshHeld(): void {
     this.#refresh();
-    this.#stale = false;
+    this.#lock.markFresh();
   }
 
   #stageKey(key: DbmKey): number {
@@ -635,9 +577,9 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     const wait = this.#writes.acquire(this.#opts.lockTimeout, () => new LockTimeoutError(this.path, 'exclusive', this.#opts.lockTimeout));
     if (wait) await wait;
     // Leave others their gap now: from here on this write counts as a hold.
-    if (this.#owesGap()) await this.#lock.yieldToOthers().catch(() => {});
+    await this.#lock.leaveGapIfOwed();
     let txn: Txn | undefined;
-    this.#holds++;
+    this.#lock.hold();
     try {
       await this.#ensureWrite();
       txn = this.#newTxn();
@@ -658,11 +600,9 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * promise hops of the general path.
    */
   #writeOp<R>(fn: (txn: Txn) => R): Promise<R> {
-    if (this.#writes.locked || this.#lock.held !== 'exclusive' || this.#stale || this.#closed || this.readOnly || this.#owesGap()) {
-      return this.#write(fn);
-    }
+    if (this.#writes.locked || !this.#lock.writable || this.readOnly) return this.#write(fn);
     this.#writes.locked = true;
-    this.#holds++;
+    this.#lock.hold();
     let txn: Txn | undefined;
     try {
       txn = this.#newTxn();
@@ -685,14 +625,13 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   #afterWrite(): void {
-    this.#holds--;
+    this.#lock.unhold();
     this.#writes.release();
-    if (this.#holds === 0 && !this.#closed) this.#scheduleRelease();
   }
 
   /** Runs a read now when a current snapshot is held, else after taking the lock. */
   #read<T>(fn: () => T): Promise<T> {
-    if (this.#lock.held !== null && !this.#stale && !this.#closed) {
+    if (this.#lock.readable) {
       try {
         return Promise.resolve(fn());
       } catch (err) {
@@ -723,7 +662,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       // Nothing the committed state uses was touched; forget what we read so
       // the next operation starts from the file again.
       this.#pager.invalidate();
-      this.#stale = true;
+      this.#lock.markStale();
       result.free?.pages.dispose();
       throw err;
     }
@@ -759,7 +698,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     ) {}
 
     #live(): Txn {
-      if (this.db.#closed) throw new DbmClosedError(this.db.path);
+      if (this.db.#lock.closed) throw new DbmClosedError(this.db.path);
       if (this.txn === null)
         throw new DbmError(`wasm-session dbm: this transaction on ${this.db.path} has ended; use tx only inside its callback`, this.db.path);
       return this.txn;
@@ -958,26 +897,23 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   async lock(): Promise<void> {
     this.#checkOpen();
     if (this.readOnly) throw new DbmReadOnlyError(this.path);
-    if (this.#userLocked) return;
-    this.#holds++;
+    if (this.#lock.userLocked) return;
+    this.#lock.hold();
     try {
       await this.#ensureWrite();
     } catch (err) {
-      this.#holds--;
+      this.#lock.unhold();
       throw err;
     }
-    this.#userLocked = true;
+    this.#lock.holdForUser();
   }
 
   async unlock(): Promise<void> {
-    if (!this.#userLocked) return;
-    this.#userLocked = false;
-    this.#holds--;
-    if (this.#holds === 0 && !this.#closed) this.#lock.release();
+    this.#lock.unlockUser();
   }
 
   get locked(): boolean {
-    return this.#userLocked;
+    return this.#lock.userLocked;
   }
 
   /** Facts about the file, from a current snapshot. */
@@ -1022,10 +958,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
 
   /** Closes the file (releasing any lock). Later calls reject with DbmClosedError. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    releaseAtTurnEnd.delete(this);
-    this.#lock.releasedByClose();
+    if (this.#lock.closed) return;
+    this.#lock.close();
     this.#dispose();
     this.#io.close(this.#fd);
   }
@@ -1040,6 +974,6 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#lock.closed;
   }
 }
