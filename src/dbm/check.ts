@@ -7,10 +7,10 @@ import { DbmCorruptError } from '../errors.js';
 import type { FileIO } from './io.js';
 import { Pager } from './pager.js';
 import type { MetaState } from './meta.js';
-import { DirGeometry } from './meta.js';
 import { FreePages } from './freeset.js';
+import { Snapshot } from './tree.js';
 import { M, MODE_INLINE, MAX_DEPTH, PAGE_TYPE } from './format.js';
-import { pageAux, pageCount, pageNext, pageUsed, payloadOf, recKeyLen, recValueLen, recIsOverflow, recKey, recOverflowPage, dirEntry } from './layout.js';
+import { pageAux, pageCount, pageNext, pageUsed, payloadOf, recKeyLen, recValueLen, recIsOverflow, recKey, recOverflowPage } from './layout.js';
 
 export interface CheckReport {
   ok: true;
@@ -87,7 +87,6 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
 
   const metaSlots = checkMetaSlots(ctx, problem);
   let keys = 0;
-  const geometry = DirGeometry.of(P);
   const payload = P - w.PAGE_HEADER;
 
   const checkRecords = (base: number, used: number, count: number, depth: number, prefix: number, where: number): void => {
@@ -134,7 +133,10 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
     checkRecords(ctx.meta + w.META_HEADER, s.mainUsed, s.mainCount, 0, 0, 0);
   } else {
     guard(0, () => {
-      const entries = readDirectory(pager, ctx.meta, s, geometry, (no) => mark(no, KIND.dir, 'directory'), problem);
+      // The directory as the file holds it, through the private pager.
+      const tree = new Snapshot(pager, P, s);
+      tree.metaPtr = ctx.meta;
+      const entries = tree.readDirectory((no) => mark(no, KIND.dir, 'directory'));
       const d = s.depth;
       for (let i = 0; i < entries.length; ) {
         const no = entries[i];
@@ -228,49 +230,4 @@ function checkMetaSlots(ctx: CheckContext, problem: (page: number, reason: strin
   } finally {
     w.dealloc(buf);
   }
-}
-
-/**
- * Reads the directory tree into an array of 2^depth bucket page numbers,
- * checking each DIR page's level and entry count, and marking its pages.
- */
-function readDirectory(
-  pager: Pager,
-  metaPtr: number,
-  s: MetaState,
-  geometry: DirGeometry,
-  markDir: (no: number) => boolean,
-  problem: (page: number, reason: string) => void,
-): Uint32Array {
-  const total = 2 ** s.depth;
-  const shape = geometry.shape(s.depth);
-  if (shape.levels !== s.levels || shape.top !== s.mainCount) {
-    throw pager.corrupt(
-      0,
-      `directory of depth ${s.depth} should have ${shape.levels} levels and ${shape.top} top entries, meta says ${s.levels} and ${s.mainCount}`,
-    );
-  }
-  let current = new Uint32Array(s.mainCount);
-  for (let i = 0; i < s.mainCount; i++) current[i] = dirEntry(metaPtr + w.META_HEADER, i);
-  const E = geometry.perPage;
-  for (let level = s.levels - 1; level >= 0; level--) {
-    // Entries this level's pages must hold in all.
-    let expected = total;
-    for (let k = 0; k < level; k++) expected = Math.ceil(expected / E);
-    const next = new Uint32Array(expected);
-    let filled = 0;
-    for (let j = 0; j < current.length; j++) {
-      const no = current[j];
-      if (!markDir(no)) throw pager.corrupt(no, 'directory page referenced twice or out of range');
-      const ptr = pager.getPage(no, PAGE_TYPE.dir, s.txid, s.pageCount);
-      if (pageAux(ptr) !== level) throw pager.corrupt(no, `directory page at level ${pageAux(ptr)}, expected ${level}`);
-      const count = pageCount(ptr);
-      const want = Math.min(E, expected - filled);
-      if (count !== want) throw pager.corrupt(no, `directory page holds ${count} entries, expected ${want}`);
-      for (let i = 0; i < count; i++) next[filled++] = dirEntry(payloadOf(ptr), i);
-    }
-    if (filled !== expected) problem(0, `directory level ${level} has ${filled} entries, expected ${expected}`);
-    current = next;
-  }
-  return current;
 }

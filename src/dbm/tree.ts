@@ -64,6 +64,51 @@ export abstract class Tree {
     return no;
   }
 
+  /**
+   * The one walk of the whole directory: level by level from its top (in
+   * the meta page) down to the bucket pointers, checking the shape FORMAT.md
+   * gives a directory of this depth - levels and top count, each DIR page's
+   * level and entry count. `onPage(no, level)` sees every DIR page before it
+   * is read, top level first (false: the page is corrupt, e.g. referenced
+   * twice). Returns the 2^depth bucket page numbers. Used by check() and by
+   * directory doubling (which frees the old DIR pages).
+   */
+  readDirectory(onPage: (no: number, level: number) => boolean = () => true): Uint32Array {
+    const s = this.state;
+    const geometry = this.geometry;
+    const shape = geometry.shape(s.depth);
+    if (shape.levels !== s.levels || shape.top !== s.mainCount) {
+      throw this.corrupt(
+        0,
+        `directory of depth ${s.depth} should have ${shape.levels} levels and ${shape.top} top entries, meta says ${s.levels} and ${s.mainCount}`,
+      );
+    }
+    const total = 2 ** s.depth;
+    const E = geometry.perPage;
+    let current = new Uint32Array(s.mainCount);
+    for (let i = 0; i < s.mainCount; i++) current[i] = dirEntry(this.mainBase, i);
+    for (let level = s.levels - 1; level >= 0; level--) {
+      // Entries this level's pages must hold in all.
+      let expected = total;
+      for (let k = 0; k < level; k++) expected = Math.ceil(expected / E);
+      const next = new Uint32Array(expected);
+      let filled = 0;
+      for (let j = 0; j < current.length; j++) {
+        const no = current[j];
+        if (!onPage(no, level)) throw this.corrupt(no, 'directory page referenced twice or out of range');
+        const ptr = this.page(no, PAGE_TYPE.dir);
+        if (pageAux(ptr) !== level) throw this.corrupt(no, `directory page at level ${pageAux(ptr)}, expected ${level}`);
+        const count = pageCount(ptr);
+        const want = Math.min(E, expected - filled);
+        if (count !== want) throw this.corrupt(no, `directory page holds ${count} entries, expected ${want}`);
+        for (let i = 0; i < count; i++) next[filled++] = dirEntry(payloadOf(ptr), i);
+      }
+      if (filled !== expected) throw this.corrupt(0, `directory level ${level} has ${filled} entries, expected ${expected}`);
+      current = next;
+    }
+    return current;
+  }
+
   /** The bucket page for a hash, checked against the directory's depth. */
   bucketOf(hash: number): { no: number; ptr: number; index: number } {
     const index = dirIndex(hash, this.state.depth);

@@ -185,24 +185,13 @@ export class Txn extends Tree {
     }
   }
 
-  /** Page numbers of every DIR page of the current directory. */
+  /** Page numbers of every DIR page of the current directory, top level first. */
   private dirPages(): number[] {
     const pages: number[] = [];
-    let level = this.s.levels - 1;
-    let current: number[] = [];
-    for (let i = 0; i < this.s.mainCount; i++) current.push(dirEntry(this.mainBase, i));
-    while (level >= 0) {
-      pages.push(...current);
-      if (level === 0) break;
-      const next: number[] = [];
-      for (const no of current) {
-        const ptr = this.page(no, PAGE_TYPE.dir);
-        const count = pageCount(ptr);
-        for (let i = 0; i < count; i++) next.push(dirEntry(payloadOf(ptr), i));
-      }
-      current = next;
-      level--;
-    }
+    this.readDirectory((no) => {
+      pages.push(no);
+      return true;
+    });
     return pages;
   }
 
