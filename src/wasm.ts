@@ -320,8 +320,8 @@ export function verifySignedHex(statesList: readonly Uint8Array[], signed: strin
     const len = mem.utf8Write(signed, IO, IO_SIZE);
     if (len < 32 || len - 32 > maxBytes) return false;
     let ok = 0;
-    for (let i = 0; i < statesList.length; i++) {
-      loadStates(statesList[i]);
+    for (const states of statesList) {
+      loadStates(states);
       ok |= core.hmacVerifyHex(KEY_STATES, IO, len, VERIFY_SCRATCH);
     }
     return ok === 1;

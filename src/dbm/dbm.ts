@@ -21,7 +21,7 @@ import { type MetaState, readMeta, writeMetaFields, emptyMeta } from './meta.js'
 import { CODECS, type ValueCodec } from './codec.js';
 import {
   CODEC_ID,
-  CODEC_NAME,
+  codecName,
   REC_OVERFLOW,
   type CodecName,
   DEFAULT_PAGE_SIZE,
@@ -288,7 +288,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   #setCodec(): void {
-    const fileCodec = CODEC_NAME[this.#state.codec];
+    const fileCodec = codecName(this.#state.codec);
     if (this.#opts.codec !== undefined && this.#opts.codec !== fileCodec && this.#state.txid > 0) {
       throw new DbmError(`wasm-session dbm: ${this.path} stores values as '${fileCodec}', not '${this.#opts.codec}'`, this.path);
     }
@@ -844,10 +844,11 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
           buffered.push(convert(tree, rec, keyLen));
         });
       }
-      return { value: buffered[at++], done: false };
+      // at < buffered.length: an element (which T itself may allow to be undefined).
+      return { value: buffered[at++] as T, done: false };
     };
     const iterator: AsyncIterableIterator<T> = {
-      next: () => (at < buffered.length ? Promise.resolve({ value: buffered[at++], done: false }) : refill()),
+      next: () => (at < buffered.length ? Promise.resolve({ value: buffered[at++] as T, done: false }) : refill()),
       return: (value?: unknown) => {
         from = -1;
         buffered = [];
@@ -904,7 +905,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
         const at = rec - lo + w.REC_HEADER;
         const keyLen = block.readUInt16LE(rec - lo + 4);
         const key = (utf8Keys ? block.toString('utf8', at, at + keyLen) : Buffer.from(block.subarray(at, at + keyLen))) as K;
-        if ((block[rec - lo + 6] & REC_OVERFLOW) !== 0) {
+        if ((block.readUInt8(rec - lo + 6) & REC_OVERFLOW) !== 0) {
           emit(key, tree.withValue(rec, Dbm.#copy));
         } else {
           emit(key, block.subarray(at + keyLen, at + keyLen + block.readUInt32LE(rec - lo + 8)));
@@ -957,7 +958,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       depth: s.depth,
       dirLevels: s.levels,
       freePages: s.freeCount,
-      codec: CODEC_NAME[s.codec],
+      codec: codecName(s.codec),
       times: this.times,
     };
   }

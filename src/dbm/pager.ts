@@ -174,15 +174,19 @@ export class Pager {
     if (pages.length === 0) return;
     pages.sort((a, b) => a.no - b.no);
     const maxRun = Math.max(1, Math.floor(MAX_WRITE_BYTES / this.pageSize));
-    let i = 0;
-    while (i < pages.length) {
-      let j = i + 1;
-      while (j < pages.length && j - i < maxRun && pages[j].no === pages[j - 1].no + 1) j++;
-      const views: Uint8Array[] = [];
-      for (let k = i; k < j; k++) views.push(w.view(pages[k].ptr, this.pageSize));
-      writeFully(this.io, this.fd, views, pages[i].no * this.pageSize);
-      i = j;
+    let views: Uint8Array[] = [];
+    let start = 0;
+    let last = -1;
+    for (const page of pages) {
+      if (views.length > 0 && (page.no !== last + 1 || views.length >= maxRun)) {
+        writeFully(this.io, this.fd, views, start * this.pageSize);
+        views = [];
+      }
+      if (views.length === 0) start = page.no;
+      views.push(w.view(page.ptr, this.pageSize));
+      last = page.no;
     }
+    writeFully(this.io, this.fd, views, start * this.pageSize);
   }
 
   /**

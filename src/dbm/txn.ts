@@ -269,7 +269,8 @@ export class Txn extends Tree {
       if (s.levels === 0) {
         src = this.mainBase + 4 * (j * half);
       } else {
-        src = this.page(oldLeaves[Math.floor(j / 2)], PAGE_TYPE.dir) + w.PAGE_HEADER + 4 * ((j % 2) * half);
+        // Old leaf k (E entries) doubles into new leaves 2k and 2k+1, so leaf j's old leaf exists.
+        src = this.page(oldLeaves[Math.floor(j / 2)]!, PAGE_TYPE.dir) + w.PAGE_HEADER + 4 * ((j % 2) * half);
       }
       w.dirDoubleInto(src, count / 2, leaf.ptr + w.PAGE_HEADER);
       w.setU32(leaf.ptr + H.count, count);
@@ -316,9 +317,9 @@ export class Txn extends Tree {
   }
 
   /** Writable pages of a bucket chain (only buckets at maximum depth chain). */
-  private writableChain(index: number): { no: number; ptr: number }[] {
+  private writableChain(index: number): [{ no: number; ptr: number }, ...{ no: number; ptr: number }[]] {
     const head = this.writableBucket(index);
-    const chain = [head];
+    const chain: [typeof head, ...(typeof head)[]] = [head];
     let prev = head;
     for (let steps = 0; ; steps++) {
       const next = this.chainNext(prev.ptr, prev.no, steps);
@@ -450,7 +451,7 @@ export class Txn extends Tree {
         continue;
       }
       // At maximum depth the bucket cannot split: chain another page.
-      const tail = chain[chain.length - 1];
+      const tail = chain[chain.length - 1]!; // chain is non-empty: its type starts with the head
       const extra = this.newPage(PAGE_TYPE.bucket, MAX_DEPTH);
       w.setU32(tail.ptr + H.next, extra.no);
     }

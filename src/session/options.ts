@@ -167,7 +167,7 @@ function sameProperties(options: object, snapshot: [string, unknown][]): boolean
   const keys = Object.keys(options);
   if (keys.length !== snapshot.length) return false;
   for (let i = 0; i < snapshot.length; i++) {
-    const [key, value] = snapshot[i];
+    const [key, value] = snapshot[i]!; // i < snapshot.length
     if (keys[i] !== key || (options as Record<string, unknown>)[key] !== value) return false;
   }
   return true;
