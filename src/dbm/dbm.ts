@@ -162,7 +162,7 @@ function stagingBuffer(): number {
 /** A tiny FIFO mutex for the writes of one handle; waits give up after `timeout`. */
 class WriteMutex {
   locked = false;
-  private readonly queue: (() => void)[] = [];
+  readonly #queue: (() => void)[] = [];
 
   acquire(timeout: number, onTimeout: () => Error): Promise<void> | undefined {
     if (!this.locked) {
@@ -175,16 +175,16 @@ class WriteMutex {
         resolve();
       };
       const timer = setTimeout(() => {
-        const i = this.queue.indexOf(grant);
-        if (i >= 0) this.queue.splice(i, 1);
+        const i = this.#queue.indexOf(grant);
+        if (i >= 0) this.#queue.splice(i, 1);
         reject(onTimeout());
       }, timeout);
-      this.queue.push(grant);
+      this.#queue.push(grant);
     });
   }
 
   release(): void {
-    const next = this.queue.shift();
+    const next = this.#queue.shift();
     if (next) next();
     else this.locked = false;
   }
@@ -724,49 +724,52 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * its transaction has ended: the transaction's memory is gone by then.
    */
   static readonly #TxView = class TxView implements DbmTransaction<unknown, DbmKey> {
-    constructor(
-      private readonly db: Dbm<unknown, DbmKey>,
-      public txn: Txn | null,
-    ) {}
+    readonly #db: Dbm<unknown, DbmKey>;
+    txn: Txn | null;
+
+    constructor(db: Dbm<unknown, DbmKey>, txn: Txn | null) {
+      this.#db = db;
+      this.txn = txn;
+    }
 
     #live(): Txn {
-      if (this.db.#closed) throw new DbmClosedError(this.db.path);
+      if (this.#db.#closed) throw new DbmClosedError(this.#db.path);
       if (this.txn === null)
-        throw new DbmError(`wasm-session dbm: this transaction on ${this.db.path} has ended; use tx only inside its callback`, this.db.path);
+        throw new DbmError(`wasm-session dbm: this transaction on ${this.#db.path} has ended; use tx only inside its callback`, this.#db.path);
       return this.txn;
     }
     get(key: DbmKey): unknown {
-      return this.db.#lookup(this.#live(), key, this.db.#decode);
+      return this.#db.#lookup(this.#live(), key, this.#db.#decode);
     }
     getRaw(key: DbmKey): Buffer | undefined {
-      return this.db.#lookup(this.#live(), key, Dbm.#copy);
+      return this.#db.#lookup(this.#live(), key, Dbm.#copy);
     }
     has(key: DbmKey): boolean {
       const txn = this.#live();
-      const len = this.db.#stageKey(key);
-      return txn.find(len, this.db.#hashStaged(len)) !== null;
+      const len = this.#db.#stageKey(key);
+      return txn.find(len, this.#db.#hashStaged(len)) !== null;
     }
     set(key: DbmKey, value: unknown): void {
-      this.db.#put(this.#live(), key, this.db.#codec.encode(value));
+      this.#db.#put(this.#live(), key, this.#db.#codec.encode(value));
     }
     setRaw(key: DbmKey, bytes: Uint8Array): void {
-      this.db.#put(this.#live(), key, bytes);
+      this.#db.#put(this.#live(), key, bytes);
     }
     delete(key: DbmKey): boolean {
-      return this.db.#remove(this.#live(), key);
+      return this.#db.#remove(this.#live(), key);
     }
     clear(): void {
       this.#live().clear();
     }
     keys(): DbmKey[] {
-      return this.db.#collect(this.#live(), this.db.#keyOf);
+      return this.#db.#collect(this.#live(), this.#db.#keyOf);
     }
     entries(): [DbmKey, unknown][] {
-      return this.db.#collect(this.#live(), this.db.#entryOf);
+      return this.#db.#collect(this.#live(), this.#db.#entryOf);
     }
     entriesRaw(): [DbmKey, Buffer][] {
       const out: [DbmKey, Buffer][] = [];
-      this.db.#collectRaw(this.#live(), (key, bytes) => out.push([key, bytes]));
+      this.#db.#collectRaw(this.#live(), (key, bytes) => out.push([key, bytes]));
       return out;
     }
     get size(): number {
