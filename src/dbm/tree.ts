@@ -135,20 +135,17 @@ export abstract class Tree {
       }
       return out;
     } finally {
-      this.releaseRun(run, first, count);
+      w.dealloc(run);
     }
   }
 
   /**
-   * Reads a run of pages (overridden by Txn to see its own new pages).
-   * `protected` rather than `#`: a # member cannot be overridden.
+   * Reads a run of pages into new memory the caller deallocates (overridden
+   * by Txn to see its own new pages). `protected` rather than `#`: a #
+   * member cannot be overridden.
    */
   protected readRun(first: number, count: number, type: number): number {
     return this.pager.readRun(first, count, type, this.state.txid, this.state.pageCount);
-  }
-
-  protected releaseRun(ptr: number, _first: number, _count: number): void {
-    w.dealloc(ptr);
   }
 
   /**
