@@ -407,7 +407,6 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     if (this.#holds === 0 && !this.#closed) this.#lock.release();
   }
 
-  /** Makes sure this handle holds at least a shared lock on a current snapshot. */
   /**
    * Whether this handle should leave other processes a gap before going on
    * (see the fairness note in lock.ts): only for an operation-scoped lock,

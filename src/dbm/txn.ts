@@ -99,7 +99,7 @@ export class Txn extends Tree {
 
   // ---- free pages ---------------------------------------------------------
 
-  /** Room for more free pages; `free` is 0 while the set is empty and was never needed. */
+  /** Room for more free pages; `#free` is 0 while the set is empty and was never needed. */
   #growFree(): void {
     const capacity = Math.max(this.#freeCapacity * 2, this.#s.pageCount + 64);
     const next = w.alloc(w.FREE_SET_HEADER + 4 * capacity);
