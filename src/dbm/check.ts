@@ -7,7 +7,7 @@ import { DbmCorruptError } from '../errors.js';
 import type { FileIO } from './io.js';
 import { Pager } from './pager.js';
 import type { MetaState } from './meta.js';
-import { DirGeometry } from './meta.js';
+import { DirGeometry, reservedNotZero } from './meta.js';
 import { loadFreeSet } from './freeset.js';
 import { H, M, MODE_INLINE, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
 
@@ -217,6 +217,8 @@ function checkMetaSlots(ctx: CheckContext, problem: (page: number, reason: strin
     const slots: [string, string] = ['invalid', 'invalid'];
     for (let k = 0; k < 2; k++) {
       if (len >= (k + 1) * P && w.metaVerify(buf + k * P, P) === 0) {
+        const reserved = reservedNotZero(buf + k * P);
+        if (reserved !== null) problem(k, reserved);
         const txid = w.u64(buf + k * P + M.txid);
         slots[k] = txid === ctx.state.txid ? 'current' : txid < ctx.state.txid ? 'stale' : 'newer';
       }

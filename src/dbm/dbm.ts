@@ -17,7 +17,7 @@ import { FileLock, type LockMode } from './lock.js';
 import { Pager, chooseMeta, OPEN_READ_BYTES } from './pager.js';
 import { Snapshot, type Tree, type ValueReader } from './tree.js';
 import { Txn } from './txn.js';
-import { type MetaState, readMeta, writeMetaFields, emptyMeta } from './meta.js';
+import { type MetaState, readMeta, writeMetaFields, emptyMeta, reservedNotZero } from './meta.js';
 import { CODECS, type ValueCodec } from './codec.js';
 import {
   CODEC_ID,
@@ -331,6 +331,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * is the file's size when a read already told it (a short first read).
    */
   #adoptMeta(slotTxids: [number, number], knownSize = -1): void {
+    const reserved = reservedNotZero(this.#meta);
+    if (reserved !== null) throw new DbmCorruptError(this.path, slotTxids[1] > slotTxids[0] ? 1 : 0, reserved);
     const state = readMeta(this.#meta);
     // Every commit leaves the file at least pageCount pages long (#commit),
     // so a shorter file was truncated, or its meta is damaged in a way the

@@ -56,6 +56,11 @@ export const M = {
 } as const;
 export const META_MAGIC = 0x42445357;
 export const FORMAT_VERSION = 1;
+/** The meta page's reserved fields: zero in version 1, checked on open (FORMAT.md). */
+export const META_RESERVED = [
+  { offset: 15, length: 1 },
+  { offset: 96, length: 32 },
+] as const;
 
 /** Why pageVerify/metaVerify rejected a page, by their ERR_* codes. */
 export const VERIFY_REASON: Record<number, string> = {
