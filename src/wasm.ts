@@ -135,7 +135,10 @@ function readAsString(ptr: number): string {
   return m.toString('utf16le', ptr, ptr + bytes);
 }
 
-/** Rethrows a wasm trap as a WasmTrapError naming `operation`; other errors as they are. */
+/**
+ * Rethrows a wasm trap as a WasmTrapError naming `operation`; other errors as
+ * they are. Exported for test/packaging.test.js, which feeds it a real trap.
+ */
 export function trap(operation: string, err: unknown): never {
   if (err instanceof WebAssembly.RuntimeError) throw new WasmTrapError(operation, err);
   throw err;
