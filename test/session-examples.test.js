@@ -80,7 +80,7 @@ const expectations = {
     assert.match(out, /removed 2 idle session\(s\), 1 left/);
   },
   'debug-log.js': (out) => {
-    assert.match(out, /: new session\n.*saved 1 changed and 0 deleted key\(s\)\n.*cookie sent\n.*loaded 1 key\(s\)\n.*locked\n/);
+    assert.match(out, /: new session\n.*saved 1 changed and 0 deleted key\(s\) \(created\)\n.*cookie sent\n.*loaded 1 key\(s\)\n.*locked\n/);
     assert.match(out, /invalidated <id>… \(invalidate\(\) called\); new session/);
   },
 };

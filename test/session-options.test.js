@@ -291,16 +291,21 @@ describe('Session options: cookies', function () {
     }
   });
 
-  it('the id option with a secret must be the signed form (it comes from the client too)', async () => {
+  it('the id option with a secret takes the signed form (externalId) and the bare id (session.id) alike', async () => {
     const secret = 's3cret';
     const first = await Session.open(undefined, undefined, { type: 'memory', useCookies: false, secret });
     first.set('a', 1);
     await first.save();
     const signed = await Session.open(undefined, undefined, { type: 'memory', useCookies: false, secret, id: first.externalId });
     assert.equal(signed.id, first.id);
-    const unsigned = await Session.open(undefined, undefined, { type: 'memory', useCookies: false, secret, id: first.id });
-    assert.notEqual(unsigned.id, first.id);
-    assert.equal(unsigned.isNew, true);
+    assert.equal(signed.get('a'), 1);
+    const bare = await Session.open(undefined, undefined, { type: 'memory', useCookies: false, secret, id: first.id });
+    assert.equal(bare.id, first.id, 'the id the documentation puts in URLs is accepted');
+    assert.equal(bare.get('a'), 1);
+    // A forged signature is still no session, as is an unknown id.
+    const forged = await Session.open(undefined, undefined, { type: 'memory', useCookies: false, secret, id: `${'0'.repeat(32)}${first.id}` });
+    assert.notEqual(forged.id, first.id);
+    assert.equal(forged.isNew, true);
   });
 
   it('the id option with cookies on wins over the cookie, and the cookie is then set to it on save', async () => {
@@ -392,7 +397,12 @@ describe('Session options: logFile', () => {
       s.set('a', 1);
       await s.save();
       await s.invalidate();
-      const text = fs.readFileSync(file, 'utf8');
+      // Written asynchronously through a stream: poll until the lines arrive.
+      let text = '';
+      for (let i = 0; i < 200 && !text.includes('invalidated'); i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        text = fs.readFileSync(file, 'utf8');
+      }
       assert.match(text, /^existing line\n/);
       assert.match(text, /new session\n/);
       assert.match(text, /saved 1 changed/);

@@ -10,7 +10,9 @@ export type SessionErrorCode =
   | 'ERR_SESSION_NOT_LOADED'
   | 'ERR_SESSION_LOCK_UNSUPPORTED'
   | 'ERR_SESSION_VALUE'
-  | 'ERR_SESSION_CORRUPT';
+  | 'ERR_SESSION_CORRUPT'
+  | 'ERR_SESSION_TOO_LARGE'
+  | 'ERR_SESSION_STORE';
 
 /** A misuse of the session or a value it cannot store; nothing was written. */
 export class SessionError extends Error {

@@ -4,10 +4,23 @@
 //
 // A store class is constructed once per session and request as
 // `new NamespaceClass(id, options)`: `id` is always a validated 32-hex id,
-// `options` the session's normalized options (dataDir, lockTimeout, sync,
-// now, namespaceOptions for the store's own settings...).
-
-import type { NormalizedSessionOptions } from './options.js';
+// `options` the store's share of the session options (StoreOptions: no
+// secrets). An instance serves one Session for one request; it may keep
+// state between calls (what it read, a lock, an open file) and is told when
+// it is no longer needed (close()).
+//
+// The create/update rule. Creating a session's storage and updating it are
+// different operations, and a store must never turn one into the other:
+//  - save() with mode 'create' happens only for an id this Session made
+//    itself (a fresh id, or its own remove() before): create the storage
+//    exclusively, failing (result 'exists', nothing written) if anything is
+//    stored under the id already;
+//  - save() with mode 'update', and touch(), change only the stored session
+//    this instance last read (by load() or read(), also after lock()) or
+//    created: if it was removed since - even if it was then created again -
+//    they change nothing and report 'gone'.
+// That is what makes a logout stick: a request that loaded the session
+// before another request removed it cannot bring it back by saving.
 
 /** A stored session as read by load(). */
 export interface StoredSession {
@@ -17,17 +30,70 @@ export interface StoredSession {
   created: number;
   /** The previous access time (before this load), ms since the epoch. */
   accessed: number;
+  /**
+   * OPTIONAL. Which creation of this id was read: any value that differs
+   * between two creations of the same id (a removal and a new create) and
+   * stays the same across updates. After lock() the Session keeps its
+   * unsaved changes only if the session it re-reads is the same creation.
+   */
+  generation?: string | number;
 }
 
 /** What save() must apply, in one atomic step. */
 export interface SessionChanges {
-  /** Keys to write, with their encoded values. */
+  /**
+   * 'create': nothing may be stored under the id: create the storage
+   * exclusively (O_EXCL-like, decided by the store's own atomic step, not by
+   * a read before the write). 'update': merge into the stored session this
+   * instance last read or created, and only that one.
+   */
+  mode: 'create' | 'update';
+  /** Keys to write, with their encoded values (for 'create': every key). */
   set: Map<string, Uint8Array>;
-  /** Keys to delete. */
-  delete: Set<string> | readonly string[];
+  /** Keys to delete (empty for 'create'). */
+  delete: readonly string[];
   /** Times to store, ms since the epoch. */
   created: number;
   accessed: number;
+}
+
+/**
+ * What save() and touch() report: 'ok' (written), 'gone' (mode 'update' or
+ * touch(): the session this instance read is no longer stored; nothing was
+ * written), 'exists' (mode 'create': something is stored under the id
+ * already; nothing was written).
+ */
+export type WriteResult = 'ok' | 'gone' | 'exists';
+
+/**
+ * The session options a store is given: where and how to store, never the
+ * signing secrets (a store has no business with them).
+ */
+export interface StoreOptions {
+  /** Absolute directory of the session files ('' when the session has none configured). */
+  readonly dataDir: string;
+  /** Accept a dataDir that other users could write to (documented as unsafe). */
+  readonly allowUnsafeDataDir: boolean;
+  /** The cookie (name, path, domain): stores that keep one space per application partition by it. */
+  readonly key: string;
+  readonly cookiePath: string;
+  readonly cookieDomain: string | undefined;
+  /** Idle timeout in seconds, or null: a store may use it as a time-to-live. */
+  readonly timeout: number | null;
+  /** Absolute lifetime in seconds, or null. */
+  readonly maxLifetime: number | null;
+  /** Largest stored session, in bytes of encoded keys and values. */
+  readonly maxSessionBytes: number;
+  /** Milliseconds to wait for a lock before LockTimeoutError. */
+  readonly lockTimeout: number;
+  /** File durability: 'none' or 'commit' (fdatasync). */
+  readonly sync: 'none' | 'commit';
+  /** The session clock, ms since the epoch (for session ages, not for lock waits). */
+  readonly now: () => number;
+  /** The memory store's settings: at most `maxEntries` sessions (least recently used evicted; Infinity: unbounded). */
+  readonly memory: { readonly maxEntries: number };
+  /** The `namespaceOptions` the application gave, for the store's own settings. */
+  readonly namespaceOptions: Readonly<Record<string, unknown>>;
 }
 
 export interface NamespaceManager {
@@ -48,33 +114,42 @@ export interface NamespaceManager {
    */
   read?(): Promise<StoredSession | null>;
   /**
-   * REQUIRED. Atomically merges `changes` into the stored session: writes
-   * the listed keys, deletes the listed keys, keeps every other stored key
-   * (another request may have added it), stores both times; creates the
-   * storage when missing.
+   * REQUIRED. Applies `changes` in one atomic step, under the create/update
+   * rule above: mode 'create' creates the storage exclusively; mode
+   * 'update' writes the listed keys, deletes the listed keys, keeps every
+   * other stored key (another request may have added it) and stores both
+   * times, in the session this instance read, or reports 'gone'. (A store
+   * written before the rule resolves to undefined, taken as 'ok'.)
    */
-  save(changes: SessionChanges): Promise<void>;
-  /** REQUIRED. Deletes the stored session; no error when there is none. */
+  save(changes: SessionChanges): Promise<WriteResult | undefined>;
+  /** REQUIRED. Deletes whatever is stored under the id; no error when there is none. */
   remove(): Promise<void>;
   /**
-   * RECOMMENDED. Stores `accessed` as the access time without rewriting
-   * data; does nothing when nothing is stored. Without it, save() of an
-   * unchanged session writes an empty change set instead.
+   * RECOMMENDED. Stores `accessed` as the access time of the session this
+   * instance read, without rewriting data; 'gone' (and nothing written)
+   * when it is no longer stored. Without it, the Session records an access
+   * with an empty save().
    */
-  touch?(accessed: number): Promise<void>;
+  touch?(accessed: number): Promise<WriteResult | undefined>;
   /**
    * RECOMMENDED (with unlock). Takes the session's exclusive lock, across
    * requests and processes, waiting at most `timeoutMs` without blocking
    * the event loop, else rejects with a LockTimeoutError. While it is held,
-   * this instance's load/save/touch/remove use the held lock (no deadlock)
-   * and everyone else's wait. Without it, Session.lock() throws.
+   * this instance's load/read/save/touch/remove use the held lock (no
+   * deadlock) and everyone else's wait. The Session re-reads (read() or
+   * load()) after taking it; a session removed while this instance waited
+   * must then read as null. Without lock(), Session.lock() throws.
    */
   lock?(timeoutMs: number): Promise<void>;
   /** RECOMMENDED (with lock). Releases the lock; no error when not held. */
   unlock?(): Promise<void>;
-  /** OPTIONAL. Releases resources (the Session calls it when done with the instance). */
+  /**
+   * OPTIONAL. Releases what the instance holds (a lock, an open file). The
+   * Session calls it when it is done with the instance: when it switches
+   * to another id, and when the response ends.
+   */
   close?(): Promise<void>;
 }
 
 /** A store class: `new (id, options)`. */
-export type NamespaceClass = new (id: string, options: NormalizedSessionOptions) => NamespaceManager;
+export type NamespaceClass = new (id: string, options: StoreOptions) => NamespaceManager;

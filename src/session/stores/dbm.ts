@@ -11,8 +11,7 @@
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { Dbm } from '../../dbm/index.js';
-import type { NamespaceManager, SessionChanges, StoredSession } from '../namespace.js';
-import type { NormalizedSessionOptions } from '../options.js';
+import type { NamespaceManager, SessionChanges, StoreOptions, StoredSession, WriteResult } from '../namespace.js';
 import { isValidId } from '../ids.js';
 
 type SessionDbm = Dbm<unknown, string>;
@@ -31,7 +30,7 @@ export interface SessionFile {
 export class DbmNamespace implements NamespaceManager {
   readonly id: string;
   readonly file: SessionFile;
-  readonly #options: NormalizedSessionOptions;
+  readonly #options: StoreOptions;
   /** Between lock() and unlock(). */
   #locked = false;
   /** While locked: the handle whose exclusive lock we hold, if any. */
@@ -44,7 +43,7 @@ export class DbmNamespace implements NamespaceManager {
    */
   #fileGone = false;
 
-  constructor(id: string, options: NormalizedSessionOptions) {
+  constructor(id: string, options: StoreOptions) {
     // Defence in depth: only a validated id may become a path.
     if (!isValidId(id)) throw new TypeError('wasm-session: DbmNamespace needs a 32-hex-character session id');
     if (typeof options?.dataDir !== 'string' || options.dataDir === '') throw new TypeError('wasm-session: DbmNamespace needs options.dataDir');
@@ -123,7 +122,7 @@ export class DbmNamespace implements NamespaceManager {
     }
   }
 
-  async save(changes: SessionChanges): Promise<void> {
+  async save(changes: SessionChanges): Promise<WriteResult> {
     const apply = (db: SessionDbm): Promise<void> =>
       db.transaction((tx) => {
         for (const key of changes.delete) tx.delete(key);
@@ -131,11 +130,15 @@ export class DbmNamespace implements NamespaceManager {
         tx.setTimes({ created: changes.created, accessed: changes.accessed });
       });
     const held = this.#locked ? this.#current : null;
-    if (held !== null) return apply(held);
+    if (held !== null) {
+      await apply(held);
+      return 'ok';
+    }
     const db = (await this.#open('c'))!;
     if (!this.#locked) {
       try {
-        return await apply(db);
+        await apply(db);
+        return 'ok';
       } finally {
         await db.close();
       }
@@ -152,10 +155,11 @@ export class DbmNamespace implements NamespaceManager {
     this.#held = db;
     this.#fileGone = false;
     if (old !== null) await old.close();
+    return 'ok';
   }
 
-  async touch(accessed: number): Promise<void> {
-    await this.#withExisting((db) => db.touch(accessed));
+  async touch(accessed: number): Promise<WriteResult> {
+    return (await this.#withExisting((db) => db.touch(accessed))) === null ? 'gone' : 'ok';
   }
 
   async remove(): Promise<void> {
