@@ -14,12 +14,14 @@ export {
   hmacKeyStates, hmac, hmacOuter, md5Hex, hmacHex, hmacVerifyHex, toHex,
   MD5_CTX_SIZE,
 } from './md5';
+// Exported for test/wasm-core.test.js only: xxh64Split, validateRecords.
+export { xxh64Split } from './xxh64';
 export {
   PAGE_HEADER, pageInit, pageRestamp, pageSeal, pageVerify, maxKeyBytes, maxInlineRecord,
 } from './page';
 export { META_HEADER, metaSeal, metaVerify } from './meta';
 export {
-  REC_HEADER, recFind, recSize, recRemove, recAppend, recIndex, recSplit,
+  REC_HEADER, validateRecords, recFind, recSize, recRemove, recAppend, recIndex, recSplit,
   recCheckHashes, keyHash,
 } from './records';
 export { dirFill, dirDoubleInto } from './dir';

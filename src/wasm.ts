@@ -33,6 +33,7 @@ interface CoreExports {
   toHex(src: number, len: number, dst: number): void;
   alloc(size: number): number;
   dealloc(ptr: number): void;
+  xxh64Split(p: number, len: number, seedLo: number, seedHi: number, hiOut: number): number;
   keyHash(key: number, keyLen: number, seedLo: number, seedHi: number): number;
   PAGE_HEADER: WebAssembly.Global;
   META_HEADER: WebAssembly.Global;
@@ -46,6 +47,7 @@ interface CoreExports {
   maxInlineRecord(pageSize: number): number;
   metaSeal(p: number, pageSize: number): void;
   metaVerify(p: number, pageSize: number): number;
+  validateRecords(base: number, used: number, count: number, pageSize: number): number;
   recFind(base: number, used: number, hash: number, key: number, keyLen: number): number;
   recSize(base: number, off: number): number;
   recRemove(base: number, used: number, off: number): number;
@@ -352,7 +354,7 @@ export const REC_HEADER: number = core.REC_HEADER.value;
 export const FREE_SET_HEADER: number = core.FREE_SET_HEADER.value;
 /** Where stageKey() puts a key; values to append are staged right after it. */
 export const STAGE = IO;
-/** The last 32 bytes of SCRATCH, for small outputs (recSplit's four results). */
+/** The last 32 bytes of SCRATCH, for small outputs (recSplit's four results, XXH64's high half). */
 const OUT = SCRATCH + 224;
 
 const allocRaw = guarded<(size: number) => number>('alloc');
@@ -435,6 +437,24 @@ export function stageValueAfterKey(keyLen: number, value: Uint8Array): number {
   return at;
 }
 
+/**
+ * XXH64 of `len` bytes at `p` as [low, high] 32-bit halves. This and
+ * xxh64Of() exist for test/wasm-core.test.js (known-answer tests of the hash
+ * that defines the file format); the dbm itself hashes inside the wasm.
+ */
+export function xxh64(p: number, len: number, seedLo: number, seedHi: number): [number, number] {
+  const lo = guardedXxh(p, len, seedLo, seedHi, OUT) >>> 0;
+  return [lo, u32(OUT)];
+}
+const guardedXxh = guarded<(p: number, len: number, sl: number, sh: number, out: number) => number>('xxh64Split');
+
+/** XXH64 of bytes or a UTF-8 string (at most IO_SIZE bytes); see xxh64(). */
+export function xxh64Of(data: Uint8Array | string, seedLo = 0, seedHi = 0): [number, number] {
+  const len = stageInIo(data);
+  if (len < 0) throw new RangeError('wasm-session: xxh64Of input larger than the IO area');
+  return xxh64(IO, len, seedLo, seedHi);
+}
+
 export const keyHash = guarded<(key: number, keyLen: number, seedLo: number, seedHi: number) => number>('keyHash');
 export const pageInit = guarded<(p: number, pageSize: number, type: number, aux: number, pageNo: number, txid: number) => void>('pageInit');
 export const pageRestamp = guarded<(p: number, pageNo: number, txid: number) => void>('pageRestamp');
@@ -445,6 +465,8 @@ export const maxKeyBytes = guarded<(pageSize: number) => number>('maxKeyBytes');
 export const maxInlineRecord = guarded<(pageSize: number) => number>('maxInlineRecord');
 export const metaSeal = guarded<(p: number, pageSize: number) => void>('metaSeal');
 export const metaVerify = guarded<(p: number, pageSize: number) => number>('metaVerify');
+/** Used inside the wasm by pageVerify/metaVerify; exported for test/wasm-core.test.js (recSplit's output). */
+export const validateRecords = guarded<(base: number, used: number, count: number, pageSize: number) => number>('validateRecords');
 export const recFind = guarded<(base: number, used: number, hash: number, key: number, keyLen: number) => number>('recFind');
 export const recSize = guarded<(base: number, off: number) => number>('recSize');
 export const recRemove = guarded<(base: number, used: number, off: number) => number>('recRemove');

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Dbm, DbmCorruptError } from 'wasm-session/dbm';
-import { tempDir } from './fixtures/dbm/helpers.js';
+import { tempDir } from './helpers/index.js';
 // The meta checksum, to change a meta slot and keep it valid.
 import * as wasm from '../dist/wasm.js';
 

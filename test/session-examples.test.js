@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT } from './fixtures/session/helpers.js';
+import { ROOT } from './helpers/index.js';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 

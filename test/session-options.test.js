@@ -12,7 +12,8 @@ import { Session, getSession, MemoryNamespace, DbmNamespace } from 'wasm-session
 import * as root from 'wasm-session';
 import { createIdSigner } from 'wasm-session';
 import { sessionHandler } from './fixtures/session/app.js';
-import { CookieJar, FIXTURES, parseSetCookie, rawRequest, startServer, tmpDir, sessionFiles } from './fixtures/session/helpers.js';
+import { FIXTURES, tempDir } from './helpers/index.js';
+import { CookieJar, parseSetCookie, rawRequest, sessionFiles, startServer } from './helpers/http.js';
 
 const fakeRes = () => {
   const headers = {};
@@ -140,7 +141,7 @@ describe('Session options: cookies', function () {
   const cookieOf = (r) => parseSetCookie(r.setCookie[0]);
 
   before(async () => {
-    dataDir = tmpDir('wasm-session-options-');
+    dataDir = tempDir('options').dir;
     server = await startServer(sessionHandler({ type: 'dbm', dataDir }));
   });
   after(async () => {
@@ -214,7 +215,7 @@ describe('Session options: cookies', function () {
     c = cookieOf(await run(new CookieJar(server.url), [['set', 'a', 1], ['save']], { secure: 'auto' }));
     assert.equal(c.attrs.secure, undefined, 'plain http');
 
-    const tls = { key: fs.readFileSync(path.join(FIXTURES, 'tls/key.pem')), cert: fs.readFileSync(path.join(FIXTURES, 'tls/cert.pem')) };
+    const tls = { key: fs.readFileSync(path.join(FIXTURES, 'session/tls/key.pem')), cert: fs.readFileSync(path.join(FIXTURES, 'session/tls/cert.pem')) };
     const secureServer = await startServer(sessionHandler({ type: 'dbm', dataDir, secure: 'auto' }), { tls });
     try {
       const body = JSON.stringify({ steps: [['set', 'a', 1], ['save']] });
@@ -276,7 +277,7 @@ describe('Session options: cookies', function () {
     assert.deepEqual(byId.setCookie, []);
 
     // No response object at all.
-    const dir = tmpDir('wasm-session-nocookie-');
+    const dir = tempDir('nocookie').dir;
     try {
       const s = await Session.open(undefined, undefined, { dataDir: dir, useCookies: false });
       s.set('x', 'y');
@@ -389,7 +390,7 @@ describe('Session options: logFile', () => {
   });
 
   it('appends to a file given by path', async () => {
-    const dir = tmpDir('wasm-session-log-');
+    const dir = tempDir('log').dir;
     try {
       const file = path.join(dir, 'session.log');
       fs.writeFileSync(file, 'existing line\n');
@@ -416,7 +417,7 @@ describe('Session options: logFile', () => {
 describe('getSession(req, res, config): Myghty snake_case names', () => {
   let dir;
   beforeEach(() => {
-    dir = tmpDir('wasm-session-getsession-');
+    dir = tempDir('getsession').dir;
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

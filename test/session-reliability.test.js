@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MemoryNamespace, Session } from 'wasm-session/session';
-import { Children, CookieJar, FIXTURES, tmpDir } from './fixtures/session/helpers.js';
+import { Children, FIXTURES, tempDir, waitFor } from './helpers/index.js';
+import { CookieJar } from './helpers/http.js';
 
 const KEY = 'myghty_session_id';
 const fileOf = (dataDir, id) => path.join(dataDir, id.slice(0, 2), id.slice(2, 4), `${id}.dbm`);
@@ -40,7 +41,7 @@ const STORES = [
     name: 'dbm',
     // TEMPORARY: the dbm store gets the create/update rule on branch dbmstore; this flag goes with that merge.
     pending: true,
-    options: () => ({ dataDir: tmpDir('wasm-session-races-') }),
+    options: () => ({ dataDir: tempDir('races').dir }),
     isStored: (opts, id) => fs.existsSync(fileOf(opts.dataDir, id)),
     cleanup: (opts) => fs.rmSync(opts.dataDir, { recursive: true, force: true }),
   },
@@ -215,10 +216,10 @@ describe.skip('a request in flight cannot bring back an ended session (dbm store
   let servers;
   let marks;
   before(async () => {
-    dataDir = tmpDir('wasm-session-races-procs-');
-    marks = tmpDir('wasm-session-races-marks-');
+    dataDir = tempDir('races-procs').dir;
+    marks = tempDir('races-marks').dir;
     const env = { SESSION_OPTIONS: JSON.stringify({ type: 'dbm', dataDir }) };
-    servers = await Promise.all([0, 1, 2].map(() => children.start(path.join(FIXTURES, 'server.js'), { env })));
+    servers = await Promise.all([0, 1, 2].map(() => children.start(path.join(FIXTURES, 'session/server.js'), { env })));
   });
   after(async () => {
     await children.stopAll();
@@ -228,10 +229,7 @@ describe.skip('a request in flight cannot bring back an ended session (dbm store
 
   let seq = 0;
   const mark = () => path.join(marks, `m${++seq}`);
-  async function appeared(file) {
-    for (let i = 0; i < 2000 && !fs.existsSync(file); i++) await new Promise((r) => setTimeout(r, 5));
-    assert.ok(fs.existsSync(file), `${file} appeared`);
-  }
+  const appeared = (file) => waitFor(() => fs.existsSync(file), { timeout: 10_000, message: `${file} to appear` });
   const post = (server, cookie, steps) =>
     fetch(server.url, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ steps }) }).then(async (r) => ({
       status: r.status,

@@ -10,17 +10,17 @@ import { Dbm } from 'wasm-session/dbm';
 import { DbmNamespace, MemoryNamespace, SessionCorruptError, generateId, storeOptions } from 'wasm-session/session';
 import { describeStoreContract } from './fixtures/store-contract.js';
 import { sessionHandler } from './fixtures/session/app.js';
-import { CookieJar, startServer, tmpDir, sessionFiles } from './fixtures/session/helpers.js';
+import { sleep, tempDir } from './helpers/index.js';
+import { CookieJar, sessionFiles, startServer } from './helpers/http.js';
 
 const bytes = (s) => Buffer.from(s);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** What a Session would give its store (memory when there is no dataDir). */
 const options = (dataDir, extra = {}) => storeOptions(dataDir ? { dataDir, ...extra } : { type: 'memory', ...extra });
 
 const contractDir = { path: '' };
 describeStoreContract('DbmNamespace', {
   setup: () => {
-    contractDir.path = tmpDir('wasm-session-contract-');
+    contractDir.path = tempDir('contract').dir;
   },
   teardown: () => fs.rmSync(contractDir.path, { recursive: true, force: true }),
   makeStore: (id, extra) => new DbmNamespace(id, options(contractDir.path, extra)),
@@ -36,7 +36,7 @@ describe('DbmNamespace files', function () {
   this.timeout(20000);
   let dir;
   beforeEach(() => {
-    dir = tmpDir('wasm-session-files-');
+    dir = tempDir('files').dir;
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
