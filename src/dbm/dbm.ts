@@ -17,11 +17,11 @@ import { FileLock, type LockMode } from './lock.js';
 import { Pager, chooseMeta, OPEN_READ_BYTES } from './pager.js';
 import { Snapshot, type Tree, type ValueReader } from './tree.js';
 import { Txn } from './txn.js';
-import { type MetaState, readMeta, writeMetaFields, emptyMeta } from './meta.js';
+import { type MetaState, readMeta, writeMetaFields, emptyMeta, reservedNotZero } from './meta.js';
 import { CODECS, type ValueCodec } from './codec.js';
 import {
   CODEC_ID,
-  CODEC_NAME,
+  codecName,
   REC_OVERFLOW,
   type CodecName,
   DEFAULT_PAGE_SIZE,
@@ -162,7 +162,7 @@ function stagingBuffer(): number {
 /** A tiny FIFO mutex for the writes of one handle; waits give up after `timeout`. */
 class WriteMutex {
   locked = false;
-  private readonly queue: (() => void)[] = [];
+  readonly #queue: (() => void)[] = [];
 
   acquire(timeout: number, onTimeout: () => Error): Promise<void> | undefined {
     if (!this.locked) {
@@ -175,16 +175,16 @@ class WriteMutex {
         resolve();
       };
       const timer = setTimeout(() => {
-        const i = this.queue.indexOf(grant);
-        if (i >= 0) this.queue.splice(i, 1);
+        const i = this.#queue.indexOf(grant);
+        if (i >= 0) this.#queue.splice(i, 1);
         reject(onTimeout());
       }, timeout);
-      this.queue.push(grant);
+      this.#queue.push(grant);
     });
   }
 
   release(): void {
-    const next = this.queue.shift();
+    const next = this.#queue.shift();
     if (next) next();
     else this.locked = false;
   }
@@ -288,7 +288,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   #setCodec(): void {
-    const fileCodec = CODEC_NAME[this.#state.codec];
+    const fileCodec = codecName(this.#state.codec);
     if (this.#opts.codec !== undefined && this.#opts.codec !== fileCodec && this.#state.txid > 0) {
       throw new DbmError(`wasm-session dbm: ${this.path} stores values as '${fileCodec}', not '${this.#opts.codec}'`, this.path);
     }
@@ -331,6 +331,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * is the file's size when a read already told it (a short first read).
    */
   #adoptMeta(slotTxids: [number, number], knownSize = -1): void {
+    const reserved = reservedNotZero(this.#meta);
+    if (reserved !== null) throw new DbmCorruptError(this.path, slotTxids[1] > slotTxids[0] ? 1 : 0, reserved);
     const state = readMeta(this.#meta);
     // Every commit leaves the file at least pageCount pages long (#commit),
     // so a shorter file was truncated, or its meta is damaged in a way the
@@ -407,7 +409,6 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     if (this.#holds === 0 && !this.#closed) this.#lock.release();
   }
 
-  /** Makes sure this handle holds at least a shared lock on a current snapshot. */
   /**
    * Whether this handle should leave other processes a gap before going on
    * (see the fairness note in lock.ts): only for an operation-scoped lock,
@@ -724,49 +725,52 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * its transaction has ended: the transaction's memory is gone by then.
    */
   static readonly #TxView = class TxView implements DbmTransaction<unknown, DbmKey> {
-    constructor(
-      private readonly db: Dbm<unknown, DbmKey>,
-      public txn: Txn | null,
-    ) {}
+    readonly #db: Dbm<unknown, DbmKey>;
+    txn: Txn | null;
+
+    constructor(db: Dbm<unknown, DbmKey>, txn: Txn | null) {
+      this.#db = db;
+      this.txn = txn;
+    }
 
     #live(): Txn {
-      if (this.db.#closed) throw new DbmClosedError(this.db.path);
+      if (this.#db.#closed) throw new DbmClosedError(this.#db.path);
       if (this.txn === null)
-        throw new DbmError(`wasm-session dbm: this transaction on ${this.db.path} has ended; use tx only inside its callback`, this.db.path);
+        throw new DbmError(`wasm-session dbm: this transaction on ${this.#db.path} has ended; use tx only inside its callback`, this.#db.path);
       return this.txn;
     }
     get(key: DbmKey): unknown {
-      return this.db.#lookup(this.#live(), key, this.db.#decode);
+      return this.#db.#lookup(this.#live(), key, this.#db.#decode);
     }
     getRaw(key: DbmKey): Buffer | undefined {
-      return this.db.#lookup(this.#live(), key, Dbm.#copy);
+      return this.#db.#lookup(this.#live(), key, Dbm.#copy);
     }
     has(key: DbmKey): boolean {
       const txn = this.#live();
-      const len = this.db.#stageKey(key);
-      return txn.find(len, this.db.#hashStaged(len)) !== null;
+      const len = this.#db.#stageKey(key);
+      return txn.find(len, this.#db.#hashStaged(len)) !== null;
     }
     set(key: DbmKey, value: unknown): void {
-      this.db.#put(this.#live(), key, this.db.#codec.encode(value));
+      this.#db.#put(this.#live(), key, this.#db.#codec.encode(value));
     }
     setRaw(key: DbmKey, bytes: Uint8Array): void {
-      this.db.#put(this.#live(), key, bytes);
+      this.#db.#put(this.#live(), key, bytes);
     }
     delete(key: DbmKey): boolean {
-      return this.db.#remove(this.#live(), key);
+      return this.#db.#remove(this.#live(), key);
     }
     clear(): void {
       this.#live().clear();
     }
     keys(): DbmKey[] {
-      return this.db.#collect(this.#live(), this.db.#keyOf);
+      return this.#db.#collect(this.#live(), this.#db.#keyOf);
     }
     entries(): [DbmKey, unknown][] {
-      return this.db.#collect(this.#live(), this.db.#entryOf);
+      return this.#db.#collect(this.#live(), this.#db.#entryOf);
     }
     entriesRaw(): [DbmKey, Buffer][] {
       const out: [DbmKey, Buffer][] = [];
-      this.db.#collectRaw(this.#live(), (key, bytes) => out.push([key, bytes]));
+      this.#db.#collectRaw(this.#live(), (key, bytes) => out.push([key, bytes]));
       return out;
     }
     get size(): number {
@@ -844,10 +848,11 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
           buffered.push(convert(tree, rec, keyLen));
         });
       }
-      return { value: buffered[at++], done: false };
+      // at < buffered.length: an element (which T itself may allow to be undefined).
+      return { value: buffered[at++] as T, done: false };
     };
     const iterator: AsyncIterableIterator<T> = {
-      next: () => (at < buffered.length ? Promise.resolve({ value: buffered[at++], done: false }) : refill()),
+      next: () => (at < buffered.length ? Promise.resolve({ value: buffered[at++] as T, done: false }) : refill()),
       return: (value?: unknown) => {
         from = -1;
         buffered = [];
@@ -904,7 +909,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
         const at = rec - lo + w.REC_HEADER;
         const keyLen = block.readUInt16LE(rec - lo + 4);
         const key = (utf8Keys ? block.toString('utf8', at, at + keyLen) : Buffer.from(block.subarray(at, at + keyLen))) as K;
-        if ((block[rec - lo + 6] & REC_OVERFLOW) !== 0) {
+        if ((block.readUInt8(rec - lo + 6) & REC_OVERFLOW) !== 0) {
           emit(key, tree.withValue(rec, Dbm.#copy));
         } else {
           emit(key, block.subarray(at + keyLen, at + keyLen + block.readUInt32LE(rec - lo + 8)));
@@ -957,7 +962,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       depth: s.depth,
       dirLevels: s.levels,
       freePages: s.freeCount,
-      codec: CODEC_NAME[s.codec],
+      codec: codecName(s.codec),
       times: this.times,
     };
   }
