@@ -14,6 +14,7 @@ export {
   MemoryNamespace,
   SessionError,
   SessionCorruptError,
+  UnsafeDataDirError,
   generateId,
   isValidId,
 } from './session/index.js';
