@@ -291,7 +291,7 @@ export class DbmNamespace implements NamespaceManager {
     if (held === null) return null;
     if (held.fstat().nlink > 0) return held;
     this.#held = null;
-    void held.close();
+    held.close().catch(() => {}); // nothing of ours is in an unlinked file
     return null;
   }
 
@@ -521,12 +521,17 @@ export class DbmNamespace implements NamespaceManager {
       }
       if (db === 'vanished') continue;
       if (typeof db === 'string') break;
-      await db.lock();
-      // Still the file at our path (not renamed away or replaced)?
-      const there = lstatOrNull(this.file.path);
-      const mine = db.fstat();
-      if (there !== null && there.ino === mine.ino && there.dev === mine.dev) held = db;
-      else await db.close();
+      let same = false;
+      try {
+        await db.lock();
+        // Still the file at our path (not renamed away or replaced)?
+        const there = lstatOrNull(this.file.path);
+        const mine = db.fstat();
+        same = there !== null && there.ino === mine.ino && there.dev === mine.dev;
+      } finally {
+        if (same) held = db;
+        else await db.close();
+      }
     }
     this.#locked = true;
     this.#held = held;
