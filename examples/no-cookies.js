@@ -17,6 +17,9 @@ console.log(`link carries the signed id: ${link.length - '/wizard?sid='.length} 
 const sid = new URL(link, 'http://127.0.0.1').searchParams.get('sid');
 const next = await Session.open(undefined, undefined, { ...options, id: sid });
 console.log(`same session: ${next.id === first.id}, step = ${next.get('step')}`);
-const tampered = await Session.open(undefined, undefined, { ...options, id: `${sid.slice(0, -1)}0` });
+// The bare id (session.id) is accepted as well, as Myghty documented it for URLs.
+const bare = await Session.open(undefined, undefined, { ...options, id: first.id });
+console.log(`bare id, same session: ${bare.id === first.id}`);
+const tampered = await Session.open(undefined, undefined, { ...options, id: `${sid.slice(0, -1)}${sid.endsWith('0') ? '1' : '0'}` });
 console.log(`tampered id gives a new session: ${tampered.isNew}`);
 fs.rmSync(dataDir, { recursive: true, force: true });

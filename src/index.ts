@@ -7,9 +7,11 @@ export type { DbmOptions, DbmFlag, DbmKey, DbmTimes, DbmStat, DbmTransaction, Ch
 export {
   Session,
   getSession,
+  storeOptions,
   MAX_KEY_BYTES,
   DEFAULT_KEY,
   DEFAULT_LOCK_TIMEOUT,
+  DEFAULT_MAX_SESSION_BYTES,
   DbmNamespace,
   MemoryNamespace,
   SessionError,
@@ -29,6 +31,8 @@ export type {
   NamespaceClass,
   StoredSession,
   SessionChanges,
+  StoreOptions,
+  WriteResult,
   SessionFile,
   SessionErrorCode,
 } from './session/index.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { md5, hmacMd5, createMd5, createIdSigner, MAX_SIGNED_ID_BYTES } from 'wasm-session';
 import * as cryptoSubpath from 'wasm-session/crypto';
-import { rng, SEED } from './fixtures/random.js';
+import { rng, SEED } from './helpers/index.js';
 
 const nodeMd5 = (data) => crypto.createHash('md5').update(data).digest('hex');
 const nodeHmac = (key, data) => crypto.createHmac('md5', key).update(data).digest('hex');

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { Dbm, DbmError, DbmClosedError, DbmReadOnlyError } from 'wasm-session/dbm';
-import { SEED, rng, randomBytes, tempDir, readAll, sleep } from './fixtures/dbm/helpers.js';
+import { nextTurn, randomBytes, rng, SEED, sleep, tempDir } from './helpers/index.js';
+import { faultyIO, readAll } from './helpers/dbm.js';
 
 const fileHash = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
@@ -125,7 +126,7 @@ describe('dbm API', () => {
         for (let i = 0; i < 300; i++) tx.set(`k${i}`, i);
       });
       assert.equal(await h1.get('k7'), 7);
-      await sleep(1); // let the event loop turn: h1 drops its lock
+      await nextTurn(); // h1 drops its lock when the event loop turns
       const h2 = await openDb(file, { flag: 'n', pageSize: 512 });
       await h2.set('fresh', 1);
       await h2.close();
@@ -135,7 +136,7 @@ describe('dbm API', () => {
       assert.deepEqual(Object.fromEntries(await readAll(h1)), { fresh: 1, more: 2 });
       assert.equal((await h1.check()).keys, 2);
       // Re-created with another page size, the file is not one h1 can read.
-      await sleep(1);
+      await nextTurn();
       await (await Dbm.open(file, { flag: 'n', pageSize: 1024 })).close();
       await assert.rejects(h1.get('more'), (err) => err instanceof DbmError && /replaced by a file with another page size/.test(err.message));
     });
@@ -224,6 +225,88 @@ describe('dbm API', () => {
         if (name === 'x') assert.equal(fs.existsSync(file), false);
       });
     }
+  });
+
+  describe('durability: the sync option', () => {
+    const P = 512;
+    // Each operation is one commit; `data` marks those that must write data pages (HASHED mode, overflow runs).
+    const OPS = [
+      ['set (INLINE: the meta page holds the records)', false, (db) => db.set('a', 1)],
+      [
+        'a transaction of 300 keys (HASHED: buckets and DIR pages)',
+        true,
+        (db) =>
+          db.transaction((tx) => {
+            for (let i = 0; i < 300; i++) tx.set(`k${i}`, 'v'.repeat(i % 40));
+          }),
+      ],
+      ['set of an overflow value', true, (db) => db.set('big', 'x'.repeat(5000))],
+      ['delete', true, (db) => db.delete('k7')],
+      ['touch (the meta page alone)', false, (db) => db.touch(1234)],
+      ['clear', false, (db) => db.clear()],
+    ];
+
+    /** Runs `op`, returning the FileIO calls it made and how many commits (txids) it took. */
+    async function traced(db, io, op) {
+      const from = io.calls.length;
+      const txid = (await db.stat()).txid;
+      await op(db);
+      return { calls: io.calls.slice(from), commits: (await db.stat()).txid - txid };
+    }
+
+    it("sync: 'commit' calls fdatasync twice per commit: after the data pages, and after the first meta slot before the second (FORMAT.md, commit protocol)", async () => {
+      const io = faultyIO({ log: true });
+      const db = await openDb(fresh(), { flag: 'c', pageSize: P, sync: 'commit', io });
+      assert.ok(io.syncs > 0, 'creating the file did not sync its first meta pair');
+      const syncsBefore = io.syncs;
+      let commits = 0;
+      for (const [what, data, op] of OPS) {
+        const trace = await traced(db, io, op);
+        assert.equal(trace.commits, 1, what);
+        commits += trace.commits;
+        const steps = trace.calls.map((c) => (c.op === 'write' ? (c.position < 2 * P ? `slot ${c.position / P} (${c.bytes} bytes)` : 'data') : c.op));
+        const at = steps.flatMap((step, i) => (step === 'sync' ? [i] : []));
+        assert.equal(at.length, 2, `${what}: ${steps.join(', ')}`);
+        // 1-3: the data pages (and the file's growth), then fdatasync.
+        const before = steps.slice(0, at[0]);
+        assert.ok(
+          before.every((step) => step === 'data' || step === 'truncate'),
+          `${what}: a meta slot was written before the first fdatasync: ${steps.join(', ')}`,
+        );
+        if (data) assert.ok(before.includes('data'), `${what}: no data page written: ${steps.join(', ')}`);
+        // 4: one slot, fdatasync, then the other slot, and nothing after it.
+        const first = trace.calls[at[0] + 1];
+        assert.ok(first.position === 0 || first.position === P, `${what}: ${steps.join(', ')}`);
+        assert.deepEqual(steps.slice(at[0] + 1), [`slot ${first.position / P} (${P} bytes)`, 'sync', `slot ${1 - first.position / P} (${P} bytes)`], what);
+      }
+      assert.equal(io.syncs - syncsBefore, 2 * commits);
+      // A transaction that changes nothing commits nothing: no write, no fdatasync.
+      const idle = await traced(db, io, (d) => d.transaction((tx) => tx.get('a')));
+      assert.deepEqual(idle, { calls: [], commits: 0 });
+      assert.equal((await db.check()).keys, 0);
+    });
+
+    it("sync: 'none' (the default) never calls fdatasync, for the same commits", async () => {
+      for (const options of [{ sync: 'none' }, {}]) {
+        const io = faultyIO({ log: true });
+        const db = await openDb(fresh(), { flag: 'c', pageSize: P, io, ...options });
+        for (const [what, data, op] of OPS) {
+          const trace = await traced(db, io, op);
+          assert.equal(trace.commits, 1, what);
+          if (data)
+            assert.ok(
+              trace.calls.some((c) => c.op === 'write' && c.position >= 2 * P),
+              `${what}: no data page written`,
+            );
+          assert.ok(
+            trace.calls.some((c) => c.op === 'write' && c.position < 2 * P),
+            `${what}: no meta slot written`,
+          );
+        }
+        assert.equal(io.syncs, 0, JSON.stringify(options));
+        assert.equal(io.calls.filter((c) => c.op === 'sync').length, 0);
+      }
+    });
   });
 
   describe('closed handles', () => {

@@ -11,23 +11,24 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Dbm, DbmCorruptError } from 'wasm-session/dbm';
-import { SEED, LONG, rng, randInt, randomBytes, tempDir, startChild } from './fixtures/dbm/helpers.js';
+import { Children, LONG, randInt, randomBytes, rng, SEED, tempDir } from './helpers/index.js';
 
 const CASES_PER_BASE = LONG ? 3000 : 300;
-/** Longest any one case may take (open, reads, check) before it counts as a hang. */
-const CASE_LIMIT_MS = 10_000;
+/**
+ * The watchdog: a case (open, reads, check() of one small file, milliseconds
+ * normally) that gives no answer for this long hangs. Generous, so that a
+ * loaded machine is never taken for a hang; no case is timed otherwise.
+ */
+const HANG_MS = 30_000;
 
 describe(`dbm corrupt input (seed ${SEED}, ${CASES_PER_BASE} cases per file shape)`, function () {
   this.timeout(LONG ? 3_600_000 : 300_000);
   let tmp;
-  const children = new Set();
+  const children = new Children();
   before(() => {
     tmp = tempDir('corrupt');
   });
-  afterEach(async () => {
-    for (const child of children) await child.stop();
-    children.clear();
-  });
+  afterEach(() => children.stopAll('SIGKILL'));
   after(() => tmp.cleanup());
 
   /** Builds one base file; returns its description for the reader. */
@@ -108,13 +109,12 @@ describe(`dbm corrupt input (seed ${SEED}, ${CASES_PER_BASE} cases per file shap
     }
     const jobFile = tmp.file('job.json');
     fs.writeFileSync(jobFile, JSON.stringify({ dir: tmp.dir, bases: bases.map(({ name, file, entries }) => ({ name, file, entries })), cases }));
-    const child = startChild('corrupt-reader.js', [jobFile]);
-    children.add(child);
+    const child = children.spawn('dbm/corrupt-reader.js', [jobFile]);
 
     const outcomes = {};
     const failures = [];
     for (const c of cases) {
-      const line = await child.nextLine(CASE_LIMIT_MS);
+      const line = await child.nextLine(HANG_MS);
       assert.ok(line !== null, `case ${c.i} (${c.base}, ${JSON.stringify(c.damage)}) hung or crashed the reader: ${child.stderr}`);
       const result = JSON.parse(line);
       assert.equal(result.i, c.i);
@@ -128,7 +128,6 @@ describe(`dbm corrupt input (seed ${SEED}, ${CASES_PER_BASE} cases per file shap
         (result.outcome === 'empty' && c.damage.length === 0) ||
         ((result.outcome === 'wrong' || result.outcome === 'undecodable') && c.damage.kind === 'sealedFlip');
       if (!ok) failures.push(`case ${c.i} (${c.base}, ${JSON.stringify(c.damage)}): ${result.outcome}: ${result.detail}`);
-      if (result.ms > CASE_LIMIT_MS / 2) failures.push(`case ${c.i} took ${result.ms} ms`);
     }
     console.log(`      outcomes: ${JSON.stringify(outcomes)}`);
     assert.deepEqual(failures, []);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { FileLock, BURST_MS, FAIR_GAP_MS } from '../dist/dbm/lock.js';
-import { tempDir } from './fixtures/dbm/helpers.js';
+import { tempDir } from './helpers/index.js';
 
 describe('FileLock fairness accounting', () => {
   let tmp;

@@ -8,7 +8,8 @@
 
 import assert from 'node:assert/strict';
 import { Dbm } from 'wasm-session/dbm';
-import { SEED, LONG, rng, randInt, randomBytes, tempDir, readAll } from './fixtures/dbm/helpers.js';
+import { LONG, randInt, randomBytes, rng, SEED, tempDir } from './helpers/index.js';
+import { readAll } from './helpers/dbm.js';
 
 const STEPS = LONG ? 15000 : 4000;
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { Dbm } from 'wasm-session/dbm';
-import { tempDir } from './fixtures/dbm/helpers.js';
+import { tempDir } from './helpers/index.js';
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 

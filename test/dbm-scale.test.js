@@ -6,8 +6,9 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { Dbm, nodeFileIO } from 'wasm-session/dbm';
-import { SEED, LONG, rng, randomBytes, tempDir } from './fixtures/dbm/helpers.js';
+import { Dbm } from 'wasm-session/dbm';
+import { LONG, nextTurn, randomBytes, rng, SEED, tempDir } from './helpers/index.js';
+import { faultyIO } from './helpers/dbm.js';
 
 const KEYS = LONG ? 1_000_000 : 100_000;
 const VALUE_BYTES = 100;
@@ -17,18 +18,7 @@ const VALUE_BYTES = 100;
 // writer fills it: transactions of a thousand keys.
 const PER_TRANSACTION = 1000;
 
-/** A FileIO that counts positioned reads. */
-function countingIO() {
-  const io = { ...nodeFileIO, preads: 0 };
-  io.pread = (...args) => {
-    io.preads++;
-    return nodeFileIO.pread(...args);
-  };
-  return io;
-}
-
 const keyOf = (i) => `session:${i}:${((i * 2654435761) >>> 0).toString(36)}`;
-const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe(`dbm scale: ${KEYS.toLocaleString('en')} keys (seed ${SEED})`, function () {
   this.timeout(LONG ? 3_600_000 : 300_000);
@@ -87,7 +77,7 @@ describe(`dbm scale: ${KEYS.toLocaleString('en')} keys (seed ${SEED})`, function
 
   it('a lookup on a fresh handle reads at most meta + DIR levels + bucket pages, whatever the size', async () => {
     const rand = rng(SEED + 1);
-    const io = countingIO();
+    const io = faultyIO(); // no faults: it counts the preads
     const db = await Dbm.open(file, { flag: 'r', io });
     try {
       const stat = await db.stat();

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import { Session } from 'wasm-session';
 import fsExt from 'fs-ext';
 import { Dbm } from 'wasm-session/dbm';
-import { CookieJar, startServer, tmpDir } from './fixtures/session/helpers.js';
+import { tempDir } from './helpers/index.js';
+import { CookieJar, startServer } from './helpers/http.js';
 
 async function fileState(file) {
   const db = await Dbm.open(file, { flag: 'r' });
@@ -24,7 +25,7 @@ describe('Session access time: stored with save(), or at the end of the response
   let clock;
   let afterLoad; // a hook to run inside the request, after the session is open
   before(async () => {
-    dir = tmpDir('wasm-session-access-');
+    dir = tempDir('access').dir;
     server = await startServer(async (req, res) => {
       const url = new URL(req.url, 'http://x');
       const session = await Session.open(req, res, { dataDir: dir, now: () => clock });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Children, ROOT, tmpDir } from './fixtures/session/helpers.js';
+import { Children, ROOT, tempDir } from './helpers/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const DEMO = path.join(ROOT, 'demo/server.js');
@@ -25,8 +25,8 @@ describe('demo in headless Chromium', function () {
       this.skip();
     }
     const { chromium } = await import('playwright-core');
-    dataDir = tmpDir('wasm-session-browser-data-');
-    profileDir = tmpDir('wasm-session-browser-profile-');
+    dataDir = tempDir('browser-data').dir;
+    profileDir = tempDir('browser-profile').dir;
     demo = await children.start(DEMO, { env: { PORT: '0', DATA_DIR: dataDir } });
     browser = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sessionHandler } from './fixtures/session/app.js';
-import { Children, CookieJar, FIXTURES, SEED, rng, startServer, tmpDir } from './fixtures/session/helpers.js';
+import { Children, FIXTURES, rng, SEED, sleep, tempDir } from './helpers/index.js';
+import { CookieJar, startServer } from './helpers/http.js';
 
-const SERVER = path.join(FIXTURES, 'server.js');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const SERVER = path.join(FIXTURES, 'session/server.js');
 const post = (url, cookie, steps, options) =>
   fetch(url, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ steps, options }) }).then(async (r) => ({
     status: r.status,
@@ -27,7 +27,7 @@ describe(`Session concurrency across processes (dbm, seed ${SEED})`, function ()
   let id;
 
   before(async () => {
-    dataDir = tmpDir('wasm-session-procs-');
+    dataDir = tempDir('procs').dir;
     servers = await Promise.all([0, 1, 2].map(() => children.start(SERVER, { env: { SESSION_OPTIONS: JSON.stringify({ type: 'dbm', dataDir }) } })));
     assert.equal(new Set(servers.map((s) => s.child.pid)).size, 3);
   });
@@ -110,7 +110,7 @@ describe('Session concurrency in one process (memory and dbm)', function () {
   this.timeout(60000);
   for (const type of ['memory', 'dbm']) {
     it(`${type}: 10 concurrent requests x 20 locked increments end exact; without the lock the store still keeps other keys`, async () => {
-      const dataDir = tmpDir('wasm-session-inproc-');
+      const dataDir = tempDir('inproc').dir;
       const server = await startServer(sessionHandler({ type, dataDir }));
       try {
         const jar = new CookieJar(server.url);

@@ -15,8 +15,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Dbm } from 'wasm-session/dbm';
 import { DbmNamespace, Session, SessionCorruptError, UnsafeDataDirError, generateId, maxSessionFileBytes } from 'wasm-session/session';
-import { FIXTURES as DBM_FIXTURES, startChild, sleep } from './fixtures/dbm/helpers.js';
-import { FIXTURES, ROOT, tmpDir } from './fixtures/session/helpers.js';
+import { FIXTURES, ROOT, sleep, startChild, tempDir } from './helpers/index.js';
 
 const storeOptions = (dataDir, extra = {}) => ({
   dataDir,
@@ -76,7 +75,7 @@ function startTicker() {
 
 /** A DbmNamespace in another process (test/fixtures/session/store-worker.js). */
 async function startWorker(dataDir, id) {
-  const child = startChild(path.relative(DBM_FIXTURES, path.join(FIXTURES, 'store-worker.js')), [dataDir, id], { stdin: 'pipe' });
+  const child = startChild('session/store-worker.js', [dataDir, id], { stdin: 'pipe' });
   assert.equal(await child.waitFor('ready'), 'ready', child.stderr);
   const worker = {
     child,
@@ -107,7 +106,7 @@ describe('dbm store: create and update are different operations', function () {
   let dir;
   let workers;
   beforeEach(() => {
-    dir = path.join(tmpDir('wasm-session-rel-'), 'data');
+    dir = path.join(tempDir('rel').dir, 'data');
     workers = [];
   });
   afterEach(async () => {
@@ -275,7 +274,7 @@ describe('dbm store: the data directory is not trusted blindly', function () {
   let dir;
   let chownable;
   beforeEach(() => {
-    root = tmpDir('wasm-session-dir-');
+    root = tempDir('dir').dir;
     dir = path.join(root, 'data');
     chownable = canChown(root);
   });
@@ -627,7 +626,7 @@ describe('dbm store: the data directory is not trusted blindly', function () {
           return this.skip();
         }
       }
-      const out = execFileSync(process.execPath, [path.join(FIXTURES, 'eacces-check.js'), dir], { ...spawnOptions, encoding: 'utf8' });
+      const out = execFileSync(process.execPath, [path.join(FIXTURES, 'session', 'eacces-check.js'), dir], { ...spawnOptions, encoding: 'utf8' });
       const result = JSON.parse(out);
       assert.notEqual(result.uid, 0, 'permissions apply to the checking process');
       for (const which of ['file', 'shard']) {

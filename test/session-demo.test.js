@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Children, CookieJar, ROOT, freePort, parseSetCookie, sessionFiles, tmpDir } from './fixtures/session/helpers.js';
+import { Children, ROOT, tempDir } from './helpers/index.js';
+import { CookieJar, freePort, parseSetCookie, sessionFiles } from './helpers/http.js';
 
 const DEMO = path.join(ROOT, 'demo/server.js');
 const pick = (html, id) => new RegExp(`id="${id}"[^>]*>([^<]*)<`).exec(html)?.[1];
@@ -17,7 +18,7 @@ describe('demo server (npm start)', function () {
   let demo;
 
   before(async () => {
-    dataDir = tmpDir('wasm-session-demo-');
+    dataDir = tempDir('demo').dir;
     demo = await children.start(DEMO, { env: { PORT: '0', DATA_DIR: dataDir } });
   });
   after(async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT } from './fixtures/session/helpers.js';
+import { ROOT } from './helpers/index.js';
 
 const EXAMPLES = path.join(ROOT, 'examples');
 
@@ -80,7 +80,7 @@ const expectations = {
     assert.match(out, /removed 2 idle session\(s\), 1 left/);
   },
   'debug-log.js': (out) => {
-    assert.match(out, /: new session\n.*saved 1 changed and 0 deleted key\(s\)\n.*cookie sent\n.*loaded 1 key\(s\)\n.*locked\n/);
+    assert.match(out, /: new session\n.*saved 1 changed and 0 deleted key\(s\) \(created\)\n.*cookie sent\n.*loaded 1 key\(s\)\n.*locked\n/);
     assert.match(out, /invalidated <id>… \(invalidate\(\) called\); new session/);
   },
 };

@@ -13,7 +13,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { Session, createIdSigner } from 'wasm-session';
 import { sessionHandler } from './fixtures/session/app.js';
-import { LONG, SEED, rawRequest, rng, snapshotTree, startServer, tmpDir } from './fixtures/session/helpers.js';
+import { LONG, rng, SEED, tempDir } from './helpers/index.js';
+import { rawRequest, snapshotTree, startServer } from './helpers/http.js';
 
 const KEY = 'myghty_session_id';
 const fakeRes = () => {
@@ -135,7 +136,7 @@ describe(`hostile cookies and ids (seed ${SEED}${LONG ? ', long run' : ''})`, fu
   const SECRET = 'hostile-test-secret';
 
   before(async () => {
-    root = tmpDir('wasm-session-hostile-');
+    root = tempDir('hostile').dir;
     dataDir = path.join(root, 'data');
     fs.mkdirSync(path.join(root, 'etc'));
     fs.writeFileSync(path.join(root, 'etc', 'passwd'), 'decoy\n');
@@ -434,7 +435,7 @@ describe('hostile entries at session paths (dbm store)', function () {
   let server;
   let outside;
   before(async () => {
-    root = tmpDir('wasm-session-hostile-fs-');
+    root = tempDir('hostile-fs').dir;
     dataDir = path.join(root, 'data');
     fs.mkdirSync(path.join(root, 'etc'));
     fs.writeFileSync(path.join(root, 'etc', 'passwd'), 'decoy\n');

@@ -12,7 +12,8 @@ import { Session, getSession, MemoryNamespace, DbmNamespace } from 'wasm-session
 import * as root from 'wasm-session';
 import { createIdSigner } from 'wasm-session';
 import { sessionHandler } from './fixtures/session/app.js';
-import { CookieJar, FIXTURES, parseSetCookie, rawRequest, startServer, tmpDir, sessionFiles } from './fixtures/session/helpers.js';
+import { FIXTURES, tempDir } from './helpers/index.js';
+import { CookieJar, parseSetCookie, rawRequest, sessionFiles, startServer } from './helpers/http.js';
 
 const fakeRes = () => {
   const headers = {};
@@ -140,7 +141,7 @@ describe('Session options: cookies', function () {
   const cookieOf = (r) => parseSetCookie(r.setCookie[0]);
 
   before(async () => {
-    dataDir = tmpDir('wasm-session-options-');
+    dataDir = tempDir('options').dir;
     server = await startServer(sessionHandler({ type: 'dbm', dataDir }));
   });
   after(async () => {
@@ -214,7 +215,7 @@ describe('Session options: cookies', function () {
     c = cookieOf(await run(new CookieJar(server.url), [['set', 'a', 1], ['save']], { secure: 'auto' }));
     assert.equal(c.attrs.secure, undefined, 'plain http');
 
-    const tls = { key: fs.readFileSync(path.join(FIXTURES, 'tls/key.pem')), cert: fs.readFileSync(path.join(FIXTURES, 'tls/cert.pem')) };
+    const tls = { key: fs.readFileSync(path.join(FIXTURES, 'session/tls/key.pem')), cert: fs.readFileSync(path.join(FIXTURES, 'session/tls/cert.pem')) };
     const secureServer = await startServer(sessionHandler({ type: 'dbm', dataDir, secure: 'auto' }), { tls });
     try {
       const body = JSON.stringify({ steps: [['set', 'a', 1], ['save']] });
@@ -276,7 +277,7 @@ describe('Session options: cookies', function () {
     assert.deepEqual(byId.setCookie, []);
 
     // No response object at all.
-    const dir = tmpDir('wasm-session-nocookie-');
+    const dir = tempDir('nocookie').dir;
     try {
       const s = await Session.open(undefined, undefined, { dataDir: dir, useCookies: false });
       s.set('x', 'y');
@@ -291,16 +292,21 @@ describe('Session options: cookies', function () {
     }
   });
 
-  it('the id option with a secret must be the signed form (it comes from the client too)', async () => {
+  it('the id option with a secret takes the signed form (externalId) and the bare id (session.id) alike', async () => {
     const secret = 's3cret';
     const first = await Session.open(undefined, undefined, { type: 'memory', useCookies: false, secret });
     first.set('a', 1);
     await first.save();
     const signed = await Session.open(undefined, undefined, { type: 'memory', useCookies: false, secret, id: first.externalId });
     assert.equal(signed.id, first.id);
-    const unsigned = await Session.open(undefined, undefined, { type: 'memory', useCookies: false, secret, id: first.id });
-    assert.notEqual(unsigned.id, first.id);
-    assert.equal(unsigned.isNew, true);
+    assert.equal(signed.get('a'), 1);
+    const bare = await Session.open(undefined, undefined, { type: 'memory', useCookies: false, secret, id: first.id });
+    assert.equal(bare.id, first.id, 'the id the documentation puts in URLs is accepted');
+    assert.equal(bare.get('a'), 1);
+    // A forged signature is still no session, as is an unknown id.
+    const forged = await Session.open(undefined, undefined, { type: 'memory', useCookies: false, secret, id: `${'0'.repeat(32)}${first.id}` });
+    assert.notEqual(forged.id, first.id);
+    assert.equal(forged.isNew, true);
   });
 
   it('the id option with cookies on wins over the cookie, and the cookie is then set to it on save', async () => {
@@ -384,7 +390,7 @@ describe('Session options: logFile', () => {
   });
 
   it('appends to a file given by path', async () => {
-    const dir = tmpDir('wasm-session-log-');
+    const dir = tempDir('log').dir;
     try {
       const file = path.join(dir, 'session.log');
       fs.writeFileSync(file, 'existing line\n');
@@ -392,7 +398,12 @@ describe('Session options: logFile', () => {
       s.set('a', 1);
       await s.save();
       await s.invalidate();
-      const text = fs.readFileSync(file, 'utf8');
+      // Written asynchronously through a stream: poll until the lines arrive.
+      let text = '';
+      for (let i = 0; i < 200 && !text.includes('invalidated'); i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        text = fs.readFileSync(file, 'utf8');
+      }
       assert.match(text, /^existing line\n/);
       assert.match(text, /new session\n/);
       assert.match(text, /saved 1 changed/);
@@ -406,7 +417,7 @@ describe('Session options: logFile', () => {
 describe('getSession(req, res, config): Myghty snake_case names', () => {
   let dir;
   beforeEach(() => {
-    dir = tmpDir('wasm-session-getsession-');
+    dir = tempDir('getsession').dir;
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -7,133 +7,35 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Dbm } from 'wasm-session/dbm';
-import { DbmNamespace, MemoryNamespace, LockTimeoutError, SessionCorruptError, generateId } from 'wasm-session/session';
+import { DbmNamespace, MemoryNamespace, SessionCorruptError, generateId, storeOptions } from 'wasm-session/session';
+import { describeStoreContract } from './fixtures/store-contract.js';
 import { sessionHandler } from './fixtures/session/app.js';
-import { CookieJar, startServer, tmpDir, sessionFiles } from './fixtures/session/helpers.js';
+import { sleep, tempDir } from './helpers/index.js';
+import { CookieJar, sessionFiles, startServer } from './helpers/http.js';
 
 const bytes = (s) => Buffer.from(s);
-const options = (dataDir, extra = {}) => ({ dataDir, lockTimeout: 10_000, sync: 'none', now: Date.now, ...extra });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** What a Session would give its store (memory when there is no dataDir). */
+const options = (dataDir, extra = {}) => storeOptions(dataDir ? { dataDir, ...extra } : { type: 'memory', ...extra });
 
-for (const [name, Store] of [
-  ['DbmNamespace', DbmNamespace],
-  ['MemoryNamespace', MemoryNamespace],
-]) {
-  describe(`NamespaceManager contract: ${name}`, function () {
-    this.timeout(20000);
-    let dir;
-    beforeEach(() => {
-      dir = tmpDir('wasm-session-contract-');
-    });
-    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-    it('load() of nothing stored is null and creates nothing; touch() and remove() of nothing are no-ops', async () => {
-      const ns = new Store(generateId(), options(dir));
-      assert.equal(await ns.load(1), null);
-      await ns.touch(2);
-      await ns.remove();
-      assert.equal(await ns.load(3), null);
-      assert.deepEqual(fs.readdirSync(dir), []);
-    });
-
-    it('save() creates, merges (keeps keys it was not told about), deletes and stores both times; load() returns the previous access time', async () => {
-      const id = generateId();
-      const a = new Store(id, options(dir));
-      await a.save({
-        mode: 'create',
-        set: new Map([
-          ['x', bytes('1')],
-          ['y', bytes('2')],
-        ]),
-        delete: [],
-        created: 100,
-        accessed: 100,
-      });
-      const b = new Store(id, options(dir));
-      await b.read();
-      await b.save({ mode: 'update', set: new Map([['z', bytes('3')]]), delete: new Set(['x']), created: 100, accessed: 200 });
-      const got = await new Store(id, options(dir)).load(300);
-      assert.deepEqual([...got.data].map(([k, v]) => [k, Buffer.from(v).toString()]).sort(), [
-        ['y', '2'],
-        ['z', '3'],
-      ]);
-      assert.equal(got.created, 100);
-      assert.equal(got.accessed, 200);
-      assert.equal((await a.load(400)).accessed, 300, 'load recorded its access time');
-      await a.touch(500);
-      assert.equal((await a.load(600)).accessed, 500);
-      await b.remove();
-      assert.equal(await a.load(700), null);
-    });
-
-    it('lock() is exclusive: another instance waits for unlock(), or fails with LockTimeoutError; the holder keeps working', async () => {
-      const id = generateId();
-      const holder = new Store(id, options(dir));
-      await holder.save({ mode: 'create', set: new Map([['n', bytes('0')]]), delete: [], created: 1, accessed: 1 });
-      await holder.lock(1000);
-      assert.equal(holder.locked, true);
-      // The holder's own operations use the held lock.
-      await holder.save({ mode: 'update', set: new Map([['n', bytes('1')]]), delete: [], created: 1, accessed: 2 });
-      assert.equal(Buffer.from((await holder.load(3)).data.get('n')).toString(), '1');
-
-      const other = new Store(id, options(dir, { lockTimeout: 150 }));
-      const t0 = Date.now();
-      await assert.rejects(other.lock(150), (err) => err instanceof LockTimeoutError && err.code === 'ERR_LOCK_TIMEOUT' && err.timeout === 150);
-      assert.ok(Date.now() - t0 >= 140);
-      // A plain load waits too (up to lockTimeout), then fails the same way.
-      await assert.rejects(other.load(4), LockTimeoutError);
-
-      // With a longer wait it gets the lock once the holder lets go; the event loop keeps running meanwhile.
-      let ticks = 0;
-      const ticker = setInterval(() => {
-        ticks++;
-      }, 5);
-      const waiting = new Store(id, options(dir)).lock(5000);
-      await sleep(100);
-      await holder.unlock();
-      await waiting;
-      clearInterval(ticker);
-      assert.ok(ticks >= 5, `event loop ran ${ticks} ticks while waiting`);
-    });
-
-    it('lock() with nothing stored: the first save creates the session under the lock', async () => {
-      const id = generateId();
-      const a = new Store(id, options(dir));
-      await a.lock(1000);
-      assert.equal(await a.load(1), null);
-      await a.save({ mode: 'create', set: new Map([['k', bytes('v')]]), delete: [], created: 1, accessed: 1 });
-      const b = new Store(id, options(dir, { lockTimeout: 100 }));
-      await assert.rejects(b.lock(100), LockTimeoutError);
-      await a.unlock();
-      await b.lock(1000);
-      assert.equal(Buffer.from((await b.load(2)).data.get('k')).toString(), 'v');
-      await b.unlock();
-    });
-
-    it('remove() under the lock, then save(): waiters see the new session, never the removed one', async () => {
-      const id = generateId();
-      const a = new Store(id, options(dir));
-      await a.save({ mode: 'create', set: new Map([['old', bytes('1')]]), delete: [], created: 1, accessed: 1 });
-      await a.lock(1000);
-      const b = new Store(id, options(dir));
-      const bLocked = b.lock(5000).then(() => b.load(9));
-      await sleep(50);
-      await a.remove();
-      await a.save({ mode: 'create', set: new Map([['new', bytes('2')]]), delete: [], created: 5, accessed: 5 });
-      await sleep(50);
-      await a.unlock();
-      const seen = await bLocked;
-      assert.deepEqual([...seen.data.keys()], ['new']);
-      await b.unlock();
-    });
-  });
-}
+const contractDir = { path: '' };
+describeStoreContract('DbmNamespace', {
+  setup: () => {
+    contractDir.path = tempDir('contract').dir;
+  },
+  teardown: () => fs.rmSync(contractDir.path, { recursive: true, force: true }),
+  makeStore: (id, extra) => new DbmNamespace(id, options(contractDir.path, extra)),
+  stored: (id) => fs.existsSync(path.join(contractDir.path, id.slice(0, 2), id.slice(2, 4), `${id}.dbm`)),
+});
+describeStoreContract('MemoryNamespace', {
+  makeStore: (id, extra) => new MemoryNamespace(id, options('', extra)),
+  stored: (id) => MemoryNamespace.snapshot(id) !== null,
+});
 
 describe('DbmNamespace files', function () {
   this.timeout(20000);
   let dir;
   beforeEach(() => {
-    dir = tmpDir('wasm-session-files-');
+    dir = tempDir('files').dir;
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -202,15 +104,22 @@ describe('DbmNamespace files', function () {
       assert.equal(fs.existsSync(file), false);
     });
 
-    it('a file deleted between load and save: the save does not bring it back (the deletion wins)', async () => {
+    it('a file deleted between load and save (a logout elsewhere, a cleanup job): save() writes nothing, and the session says so', async () => {
       const jar = new CookieJar(server.url);
-      const { file } = (await run(jar, [['set', 'a', 1], ['set', 'b', 2], ['save'], ['state']])).json.results[3];
+      const { id, file } = (await run(jar, [['set', 'a', 1], ['set', 'b', 2], ['save'], ['state']])).json.results[3];
       const pending = run(jar, [['set', 'b', 3], ['sleep', 200], ['save'], ['state']]);
       await sleep(100);
       fs.unlinkSync(file);
       const r = await pending;
       assert.equal(r.status, 200, r.text);
-      assert.equal(fs.existsSync(file), false);
+      assert.equal(r.json.results[2], false, 'save() resolves false');
+      const after = r.json.results[3];
+      assert.equal(after.wasInvalidated, true);
+      assert.equal(after.isNew, true);
+      assert.notEqual(after.id, id);
+      assert.equal(fs.existsSync(file), false, 'the deleted session stays deleted');
+      assert.deepEqual(sessionFiles(currentDir), []);
+      assert.equal(r.setCookie.length, 0, 'no cookie for the fresh, unsaved session');
     });
 
     it('a corrupt file is a SessionCorruptError naming the file, and is left alone', async () => {
@@ -277,7 +186,7 @@ describe('MemoryNamespace', () => {
   it('snapshot() shows what is stored without recording an access; clear() empties the store', async () => {
     const id = generateId();
     const ns = new MemoryNamespace(id, options(''));
-    await ns.save({ set: new Map([['a', bytes('1')]]), delete: [], created: 10, accessed: 20 });
+    await ns.save({ mode: 'create', set: new Map([['a', bytes('1')]]), delete: [], created: 10, accessed: 20 });
     assert.equal(MemoryNamespace.snapshot(id).accessed, 20);
     assert.equal(MemoryNamespace.snapshot(id).accessed, 20);
     assert.ok(MemoryNamespace.size >= 1);
@@ -290,10 +199,10 @@ describe('MemoryNamespace', () => {
     const idle = generateId();
     const old = generateId();
     const fresh = generateId();
-    await new MemoryNamespace(idle, opts).save({ set: new Map(), delete: [], created: t, accessed: t });
-    await new MemoryNamespace(old, opts).save({ set: new Map(), delete: [], created: t - 4000_000, accessed: t });
+    await new MemoryNamespace(idle, opts).save({ mode: 'create', set: new Map(), delete: [], created: t, accessed: t });
+    await new MemoryNamespace(old, opts).save({ mode: 'create', set: new Map(), delete: [], created: t - 4000_000, accessed: t });
     // A jump of the (test) clock makes the next save sweep.
-    await new MemoryNamespace(fresh, opts).save({ set: new Map(), delete: [], created: t + 61_000, accessed: t + 61_000 });
+    await new MemoryNamespace(fresh, opts).save({ mode: 'create', set: new Map(), delete: [], created: t + 61_000, accessed: t + 61_000 });
     assert.equal(MemoryNamespace.snapshot(idle), null);
     assert.equal(MemoryNamespace.snapshot(old), null);
     assert.notEqual(MemoryNamespace.snapshot(fresh), null);

@@ -79,6 +79,8 @@ function tagMaps(value: unknown): unknown {
   if (proto !== Object.prototype && proto !== null) return value; // Date, Buffer, class instances: as msgpackr writes them
   let out: Record<string, unknown> | undefined;
   for (const key of Object.keys(value)) {
+    // msgpackr decodes such a key as '__proto_' (prototype-pollution guard): refuse what would not come back as it went in.
+    if (key === '__proto__') throw new TypeError('an object with an own "__proto__" key cannot be stored (it would not round-trip)');
     const item = (value as Record<string, unknown>)[key];
     const tagged = tagMaps(item);
     if (tagged === item) continue;

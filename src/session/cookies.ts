@@ -10,23 +10,39 @@ import { SessionError } from './errors.js';
  * Values of every cookie named `name`, in header order, at most `limit`.
  * cookie@1's parse keeps only the first of several same-named cookies, but a
  * client may send several (e.g. one per path) and the first one need not be
- * valid, so this scans for our name alone.
+ * valid, so this scans for our name alone. One pass over the header, linear
+ * in its length whatever it holds (a search for '=' that ran past the
+ * current cookie made a header of many '='-less cookies quadratic), and no
+ * string is made for a cookie that is not ours.
  */
 export function readCookieValues(header: string | string[] | undefined, name: string, limit = 8): string[] {
   if (header === undefined) return [];
   const text = Array.isArray(header) ? header.join('; ') : header;
   const found: string[] = [];
+  const length = text.length;
   let pos = 0;
-  while (pos < text.length && found.length < limit) {
+  while (pos < length && found.length < limit) {
     let end = text.indexOf(';', pos);
-    if (end === -1) end = text.length;
-    const eq = text.indexOf('=', pos);
-    if (eq !== -1 && eq < end && text.slice(pos, eq).trim() === name) {
-      found.push(decodeValue(text.slice(eq + 1, end).trim()));
-    }
+    if (end === -1) end = length;
+    let eq = pos;
+    while (eq < end && text.charCodeAt(eq) !== 0x3d) eq++;
+    if (eq < end && isNamed(text, pos, eq, name)) found.push(decodeValue(text.slice(eq + 1, end).trim()));
     pos = end + 1;
   }
   return found;
+}
+
+/** Whether text[start, end), without surrounding spaces and tabs, is `name`. */
+function isNamed(text: string, start: number, end: number, name: string): boolean {
+  let from = start;
+  let to = end;
+  while (from < to && isBlank(text.charCodeAt(from))) from++;
+  while (to > from && isBlank(text.charCodeAt(to - 1))) to--;
+  return to - from === name.length && text.startsWith(name, from);
+}
+
+function isBlank(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }
 
 /** RFC 6265 allows a quoted value; %-escapes are decoded as cookie@1 does. */

@@ -30,6 +30,13 @@ export interface StoredSession {
   created: number;
   /** The previous access time (before this load), ms since the epoch. */
   accessed: number;
+  /**
+   * OPTIONAL. Which creation of this id was read: any value that differs
+   * between two creations of the same id (a removal and a new create) and
+   * stays the same across updates. After lock() the Session keeps its
+   * unsaved changes only if the session it re-reads is the same creation.
+   */
+  generation?: string | number;
 }
 
 /** What save() must apply, in one atomic step. */
@@ -67,8 +74,10 @@ export interface StoreOptions {
   readonly dataDir: string;
   /** Accept a dataDir that other users could write to (documented as unsafe). */
   readonly allowUnsafeDataDir: boolean;
-  /** The cookie name: stores that keep one space per application partition by it. */
+  /** The cookie (name, path, domain): stores that keep one space per application partition by it. */
   readonly key: string;
+  readonly cookiePath: string;
+  readonly cookieDomain: string | undefined;
   /** Idle timeout in seconds, or null: a store may use it as a time-to-live. */
   readonly timeout: number | null;
   /** Absolute lifetime in seconds, or null. */
@@ -81,6 +90,8 @@ export interface StoreOptions {
   readonly sync: 'none' | 'commit';
   /** The session clock, ms since the epoch (for session ages, not for lock waits). */
   readonly now: () => number;
+  /** The memory store's settings: at most `maxEntries` sessions (least recently used evicted; Infinity: unbounded). */
+  readonly memory: { readonly maxEntries: number };
   /** The `namespaceOptions` the application gave, for the store's own settings. */
   readonly namespaceOptions: Readonly<Record<string, unknown>>;
 }

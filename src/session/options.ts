@@ -2,7 +2,7 @@
 // name the option, defaults, and the Myghty-style snake_case config accepted
 // by getSession().
 
-import { appendFileSync } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import nodePath from 'node:path';
 import type { Writable } from 'node:stream';
 import type { IdSigner } from '../crypto.js';
@@ -29,6 +29,8 @@ export interface SessionOptions {
    * they could then read and plant session files.
    */
   allowUnsafeDataDir?: boolean;
+  /** The memory store (type 'memory'): `maxEntries` bounds the sessions kept (least recently used go first; default unbounded). */
+  memory?: { maxEntries?: number };
   /** Largest session, in bytes of encoded keys and values (default 1 MiB): larger is refused at save() and corrupt at load. */
   maxSessionBytes?: number;
   /** A session id to use instead of the cookie's (e.g. from the URL); signed when `secret` is set. */
@@ -110,6 +112,7 @@ const KNOWN = new Set<string>([
   'dataDir',
   'allowUnsafeDataDir',
   'maxSessionBytes',
+  'memory',
   'id',
   'key',
   'secret',
@@ -170,21 +173,48 @@ export function normalizeOptions(options: SessionOptions | undefined, stores: Re
   if (options === undefined || options === null || typeof options !== 'object') return validate(options, stores);
   // Servers pass the same options object on every request: reuse its
   // normalized form while every property still holds the same value.
+  // The snapshot holds copies of arrays, Dates and plain objects, so a
+  // change made inside one (a secret array rotated in place) is seen too.
   const cached = normalizedCache.get(options);
   if (cached !== undefined && cached.stores === stores && sameProperties(options, cached.snapshot)) return cached.normalized;
   const normalized = validate(options, stores);
-  normalizedCache.set(options, { snapshot: Object.entries(options), stores, normalized });
+  normalizedCache.set(options, { snapshot: snapshotOf(options), stores, normalized });
   return normalized;
 }
 
-const normalizedCache = new WeakMap<object, { snapshot: [string, unknown][]; stores: object; normalized: NormalizedSessionOptions }>();
+/** A property's value as validated: the value, plus a copy of what is inside it when it is mutable. */
+interface PropertySnapshot {
+  readonly key: string;
+  readonly value: unknown;
+  readonly inside: readonly unknown[] | null;
+}
 
-function sameProperties(options: object, snapshot: [string, unknown][]): boolean {
+const normalizedCache = new WeakMap<object, { snapshot: PropertySnapshot[]; stores: object; normalized: NormalizedSessionOptions }>();
+
+/** What is inside a mutable option value (array items, a Date's time, a plain object's entries), or null. */
+function insideOf(value: unknown): unknown[] | null {
+  if (Array.isArray(value)) return [...value];
+  if (value instanceof Date) return [value.getTime()];
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) return Object.entries(value).flat();
+  return null;
+}
+
+function snapshotOf(options: object): PropertySnapshot[] {
+  return Object.entries(options).map(([key, value]) => ({ key, value, inside: insideOf(value) }));
+}
+
+function sameProperties(options: object, snapshot: readonly PropertySnapshot[]): boolean {
   const keys = Object.keys(options);
   if (keys.length !== snapshot.length) return false;
   for (let i = 0; i < snapshot.length; i++) {
-    const [key, value] = snapshot[i];
-    if (keys[i] !== key || (options as Record<string, unknown>)[key] !== value) return false;
+    const { key, value, inside } = snapshot[i]!;
+    const current = (options as Record<string, unknown>)[key];
+    if (keys[i] !== key || current !== value) return false;
+    if (inside !== null) {
+      const now = insideOf(current)!;
+      if (now.length !== inside.length) return false;
+      for (let j = 0; j < now.length; j++) if (now[j] !== inside[j]) return false;
+    }
   }
   return true;
 }
@@ -212,8 +242,9 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
     type = t === 'memory' ? 'memory' : 'dbm';
     namespaceClass = stores[type];
   }
-  const namespaceOptions = o.namespaceOptions ?? {};
-  if (typeof namespaceOptions !== 'object' || namespaceOptions === null) fail('namespaceOptions', 'an object', namespaceOptions);
+  const givenNamespaceOptions = o.namespaceOptions ?? {};
+  if (typeof givenNamespaceOptions !== 'object' || givenNamespaceOptions === null) fail('namespaceOptions', 'an object', givenNamespaceOptions);
+  const namespaceOptions = Object.freeze({ ...givenNamespaceOptions });
 
   let dataDir = '';
   if (o.dataDir !== undefined) {
@@ -239,7 +270,7 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
   const timeout = optionalSeconds(o, 'timeout');
   const maxLifetime = optionalSeconds(o, 'maxLifetime');
 
-  const cookieExpires = o.cookieExpires ?? true;
+  const cookieExpires = o.cookieExpires instanceof Date ? new Date(o.cookieExpires.getTime()) : (o.cookieExpires ?? true);
   if (typeof cookieExpires === 'number') {
     if (!(cookieExpires >= 0) || !Number.isFinite(cookieExpires)) fail('cookieExpires', 'a finite number of seconds >= 0', cookieExpires, RangeError);
   } else if (cookieExpires instanceof Date) {
@@ -276,6 +307,13 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
   const maxSessionBytes = o.maxSessionBytes ?? DEFAULT_MAX_SESSION_BYTES;
   if (typeof maxSessionBytes !== 'number') fail('maxSessionBytes', 'a number of bytes', maxSessionBytes);
   if (!Number.isSafeInteger(maxSessionBytes) || maxSessionBytes < 1) fail('maxSessionBytes', 'a whole number of bytes >= 1', maxSessionBytes, RangeError);
+  const memory = o.memory ?? {};
+  if (typeof memory !== 'object' || memory === null || Array.isArray(memory)) fail('memory', 'an object ({ maxEntries })', memory);
+  for (const name of Object.keys(memory)) if (name !== 'maxEntries') throw new TypeError(`wasm-session: unknown option memory.${name}; known: maxEntries`);
+  const maxEntries = memory.maxEntries ?? Number.POSITIVE_INFINITY;
+  if (typeof maxEntries !== 'number' || !(maxEntries >= 1) || (maxEntries !== Number.POSITIVE_INFINITY && !Number.isSafeInteger(maxEntries))) {
+    fail('memory.maxEntries', 'a whole number >= 1 (or Infinity)', maxEntries, typeof maxEntries === 'number' ? RangeError : TypeError);
+  }
 
   try {
     checkCookieAttributes(key, {
@@ -298,7 +336,8 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
     dataDir,
     id: o.id,
     key,
-    secret: o.secret,
+    // Copies of what was validated: a later change to the caller's array is a new configuration, not a silent one.
+    secret: typeof o.secret === 'string' || o.secret === undefined ? o.secret : Object.freeze([...o.secret]),
     signer,
     timeout,
     maxLifetime,
@@ -316,8 +355,30 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
     now,
     allowUnsafeDataDir,
     maxSessionBytes,
-    store: Object.freeze({ dataDir, allowUnsafeDataDir, key, timeout, maxLifetime, maxSessionBytes, lockTimeout, sync, now, namespaceOptions }),
+    store: Object.freeze({
+      dataDir,
+      allowUnsafeDataDir,
+      key,
+      cookiePath: path,
+      cookieDomain: domain,
+      timeout,
+      maxLifetime,
+      maxSessionBytes,
+      lockTimeout,
+      sync,
+      now,
+      memory: Object.freeze({ maxEntries }),
+      namespaceOptions,
+    }),
   };
+}
+
+/**
+ * The StoreOptions a Session with these options gives its store: for code
+ * that works with a store directly (tests of a store, maintenance tools).
+ */
+export function storeOptionsFrom(options: SessionOptions, stores: Record<'dbm' | 'memory', NamespaceClass>): StoreOptions {
+  return normalizeOptions(options, stores).store;
 }
 
 const REQUIRED_METHODS = ['load', 'save', 'remove'] as const;
@@ -343,13 +404,29 @@ export function checkNamespaceClass(cls: unknown): asserts cls is NamespaceClass
   }
 }
 
+/** One append stream per log file for the whole process: lines are written asynchronously, never on the request path. */
+const logStreams = new Map<string, WriteStream>();
+
+function logStreamFor(file: string): WriteStream {
+  let stream = logStreams.get(file);
+  if (stream === undefined) {
+    stream = createWriteStream(file, { flags: 'a', mode: 0o600 });
+    stream.on('error', (err) => {
+      // A debug log must not take the server down: say it once, stop using it.
+      logStreams.delete(file);
+      process.emitWarning(`wasm-session: cannot write the session log ${file}: ${err.message}`);
+    });
+    logStreams.set(file, stream);
+  }
+  return stream;
+}
+
 function logWriter(logFile: SessionOptions['logFile']): ((line: string) => void) | null {
   if (logFile === undefined || logFile === null) return null;
   if (typeof logFile === 'string') {
     if (logFile.length === 0 || logFile.includes('\0')) fail('logFile', 'a writable stream or a non-empty path', logFile);
-    const file = nodePath.resolve(logFile);
-    // Appended synchronously line by line: debug output, so simple and never lost.
-    return (line) => appendFileSync(file, `${line}\n`);
+    const stream = logStreamFor(nodePath.resolve(logFile));
+    return (line) => void stream.write(`${line}\n`);
   }
   if (typeof logFile === 'object' && typeof (logFile as { write?: unknown }).write === 'function') {
     return (line) => void logFile.write(`${line}\n`);

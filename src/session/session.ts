@@ -16,9 +16,9 @@ import {
   type CookieResponse,
 } from './cookies.js';
 import { SessionCorruptError, SessionError } from './errors.js';
-import { decodeClientId, encodeClientId, generateId } from './ids.js';
-import type { NamespaceClass, NamespaceManager, StoredSession } from './namespace.js';
-import { normalizeOptions, optionsFromConfig, type NormalizedSessionOptions, type SessionOptions } from './options.js';
+import { decodeClientId, encodeClientId, generateId, isValidId } from './ids.js';
+import type { NamespaceClass, NamespaceManager, StoredSession, StoreOptions, WriteResult } from './namespace.js';
+import { normalizeOptions, optionsFromConfig, storeOptionsFrom, type NormalizedSessionOptions, type SessionOptions } from './options.js';
 import { DbmNamespace } from './stores/dbm.js';
 import { MemoryNamespace } from './stores/memory.js';
 
@@ -37,6 +37,13 @@ const NO_DATA: ReadonlyMap<string, Uint8Array> = new Map();
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
+}
+
+/** Bytes of a stored session as maxSessionBytes counts them: keys (UTF-16 units, ≈ bytes) and encoded values. */
+function dataBytes(data: ReadonlyMap<string, Uint8Array>): number {
+  let bytes = 0;
+  for (const [key, value] of data) bytes += key.length + value.byteLength;
+  return bytes;
 }
 
 /** Values that can be mutated in place after get(): their encoding is compared at save(). */
@@ -84,6 +91,8 @@ export class Session implements Iterable<[string, unknown]> {
   #baseline: ReadonlyMap<string, Uint8Array> = NO_DATA;
   /** #baseline is our own copy (else it belongs to the store, which may share it: copy before changing). */
   #baselineOwned = false;
+  /** The store's generation of what we read (see StoredSession.generation). */
+  #generation: string | number | undefined = undefined;
   /** Keys whose value may differ from #baseline: set() or handed out as a mutable object. */
   #watched = new Set<string>();
   #endHooked = false;
@@ -120,10 +129,12 @@ export class Session implements Iterable<[string, unknown]> {
     // The first value that is exactly a (signed) id wins; anything else means "no session".
     let candidate: string | null = null;
     let fromCookie = false;
+    const cookies = opts.useCookies ? readCookieValues(req!.headers.cookie, opts.key) : [];
     if (opts.id !== undefined) {
-      candidate = decodeClientId(opts.id, opts.signer);
-    } else if (opts.useCookies) {
-      for (const value of readCookieValues(req!.headers.cookie, opts.key)) {
+      // URL-based apps may carry `id` or `externalId` (the signed form): both are accepted.
+      candidate = decodeClientId(opts.id, opts.signer) ?? (isValidId(opts.id) ? opts.id : null);
+    } else {
+      for (const value of cookies) {
         candidate = decodeClientId(value, opts.signer);
         if (candidate !== null) {
           fromCookie = true;
@@ -131,7 +142,7 @@ export class Session implements Iterable<[string, unknown]> {
         }
       }
     }
-    this.#clientHasCookie = opts.useCookies && req!.headers.cookie !== undefined && readCookieValues(req!.headers.cookie, opts.key, 1).length > 0;
+    this.#clientHasCookie = cookies.length > 0;
     this.#id = candidate ?? generateId();
     this.#clientId = fromCookie ? candidate : null;
     this.#mayBeStored = candidate !== null;
@@ -271,14 +282,15 @@ export class Session implements Iterable<[string, unknown]> {
 
   /**
    * Reads the stored session fully and records the access. A session idle
-   * longer than `timeout`, older than `maxLifetime`, or (with
-   * invalidateCorrupt) unreadable is removed and replaced by a new one
-   * (`isNew` and `wasInvalidated` become true). An id with nothing stored
-   * is not adopted: the session gets a fresh id.
+   * longer than `timeout`, older than `maxLifetime`, larger than
+   * `maxSessionBytes`, or (with invalidateCorrupt) unreadable is removed and
+   * replaced by a new one (`isNew` and `wasInvalidated` become true). An id
+   * with nothing stored is not adopted: the session gets a fresh id.
    */
   async load(): Promise<void> {
     // Usable only once a load succeeded: a failed one leaves nothing half-read to save.
     this.#loaded = false;
+    this.#releaseAtResponseEnd();
     await this.#load();
     this.#loaded = true;
   }
@@ -308,7 +320,7 @@ export class Session implements Iterable<[string, unknown]> {
       await this.#startFresh(now, reason, true);
       return;
     }
-    this.#adopt(stored.data, values);
+    this.#adopt(stored.data, values, stored.generation);
     this.#created = stored.created;
     this.#accessed = stored.accessed;
     if (this.#deferAccess()) {
@@ -320,13 +332,16 @@ export class Session implements Iterable<[string, unknown]> {
 
   /**
    * The store's load() and the decoded values; null when nothing is stored.
-   * Corruption (including a value that does not decode) becomes a
-   * SessionCorruptError, or with invalidateCorrupt a fresh session (undefined).
+   * Corruption (including a value that does not decode, or a session over
+   * maxSessionBytes) becomes a SessionCorruptError, or with
+   * invalidateCorrupt a fresh session (undefined).
    */
   async #read(now: number): Promise<ReadResult> {
     try {
       const stored = this.#deferAccess() ? await this.#ns.read!() : await this.#ns.load(now);
-      return stored === null ? null : { stored, values: this.#decodeAll(stored) };
+      if (stored === null) return null;
+      this.#checkStoredSize(stored);
+      return { stored, values: this.#decodeAll(stored) };
     } catch (err) {
       if (!isCorruption(err)) throw err;
       const file = this.#describeStorage();
@@ -334,6 +349,17 @@ export class Session implements Iterable<[string, unknown]> {
       await this.#ns.remove();
       await this.#startFresh(now, `corrupt storage ${file}: ${(err as Error).message}`, true);
       return undefined;
+    }
+  }
+
+  #checkStoredSize(stored: StoredSession): void {
+    const bytes = dataBytes(stored.data);
+    if (bytes > this.#opts.maxSessionBytes) {
+      throw new SessionCorruptError(
+        this.#describeStorage(),
+        this.#id,
+        new Error(`the stored session holds ${bytes} bytes, more than maxSessionBytes (${this.#opts.maxSessionBytes})`),
+      );
     }
   }
 
@@ -354,7 +380,8 @@ export class Session implements Iterable<[string, unknown]> {
     return values;
   }
 
-  #adopt(baseline: ReadonlyMap<string, Uint8Array>, values: Map<string, unknown>): void {
+  #adopt(baseline: ReadonlyMap<string, Uint8Array>, values: Map<string, unknown>, generation?: string | number): void {
+    this.#generation = generation;
     this.#baseline = baseline;
     this.#baselineOwned = false;
     this.#values = values;
@@ -382,17 +409,23 @@ export class Session implements Iterable<[string, unknown]> {
     return null;
   }
 
-  /** Switches to a fresh id with no data; the old storage is the caller's business. */
-  async #startFresh(now: number, reason: string, invalidated = false): Promise<void> {
+  /** Moves this Session to `newId` (a new store instance), carrying the lock over; the data stays as it is. */
+  async #moveTo(newId: string): Promise<void> {
     const old = this.#ns;
-    const oldId = this.#id;
-    this.#id = generateId();
-    this.#ns = new this.#opts.namespaceClass(this.#id, this.#opts.store);
+    const next = new this.#opts.namespaceClass(newId, this.#opts.store);
     if (this.#locked) {
-      await this.#ns.lock!(this.#opts.lockTimeout);
+      await next.lock!(this.#opts.lockTimeout);
       await old.unlock!();
     }
+    this.#id = newId;
+    this.#ns = next;
     await old.close?.();
+  }
+
+  /** Switches to a fresh id with no data; the old storage is the caller's business. */
+  async #startFresh(now: number, reason: string, invalidated = false): Promise<void> {
+    const oldId = this.#id;
+    await this.#moveTo(generateId());
     this.#values = new Map();
     this.#watched.clear();
     this.#forgetStorage();
@@ -404,34 +437,58 @@ export class Session implements Iterable<[string, unknown]> {
   }
 
   /**
+   * The stored session this Session read was removed by someone else (a
+   * logout or login in another request, a cleanup job): nothing of ours was
+   * written, and this Session becomes a fresh, empty one (`wasInvalidated`).
+   * No cookie goes out for it until it is saved with data.
+   */
+  async #storageGone(now: number, during: string): Promise<void> {
+    await this.#startFresh(now, `${during}: the stored session was removed meanwhile, nothing was written`, true);
+  }
+
+  /**
    * Writes what changed since load: keys set or whose stored object was
    * changed in place, and keys removed. Keys other requests added meanwhile
    * are kept. An unchanged session only gets its access time updated. A new
    * session without data stores nothing (bots and cookie-less clients make
    * no files). Sends the cookie when the client does not have this id yet
    * (first save, new id) or when `cookieExpires` is a number (rolling).
+   *
+   * Resolves to false when the stored session had been removed meanwhile by
+   * another request (logout, login): then nothing was written, and this
+   * Session is now a fresh, empty one (`wasInvalidated` is true, new `id`).
+   * Otherwise true.
    */
-  async save(): Promise<void> {
+  async save(): Promise<boolean> {
     this.#checkLoaded();
     const now = this.#opts.now();
     if (!this.#stored && this.#values.size === 0) {
       this.#log('nothing to save (no data, nothing stored)');
-      return;
+      return true;
     }
     // Everything that can fail before writing, fails before writing.
     const set = this.#encodeChanges();
     const deleted: string[] = [];
     for (const key of this.#baseline.keys()) if (!this.#values.has(key)) deleted.push(key);
+    this.#checkSize(set);
     const sendCookie = this.#cookieDue();
     if (sendCookie) this.#assertHeadersOpen();
 
     if (this.#stored && set.size === 0 && deleted.length === 0) {
-      if (this.#ns.touch) await this.#ns.touch(now);
-      else await this.#ns.save({ mode: 'update', set, delete: deleted, created: this.#created, accessed: now });
+      if ((await this.#touchStored(now)) === 'gone') {
+        await this.#storageGone(now, 'save()');
+        return false;
+      }
       this.#log('saved: unchanged, access time updated');
     } else {
-      await this.#ns.save({ mode: this.#stored ? 'update' : 'create', set, delete: deleted, created: this.#created, accessed: now });
-      this.#log(`saved ${set.size} changed and ${deleted.length} deleted key(s)`);
+      const mode = this.#stored ? 'update' : 'create';
+      const result = (await this.#ns.save({ mode, set, delete: deleted, created: this.#created, accessed: now })) ?? 'ok';
+      if (result === 'gone') {
+        await this.#storageGone(now, 'save()');
+        return false;
+      }
+      if (result === 'exists') return this.#saveUnderFreshId(now);
+      this.#log(`saved ${set.size} changed and ${deleted.length} deleted key(s)${mode === 'create' ? ' (created)' : ''}`);
       this.#applyToBaseline(set, deleted);
     }
     this.#stored = true;
@@ -439,6 +496,50 @@ export class Session implements Iterable<[string, unknown]> {
     this.#accessPending = false; // the save carried the access time
     for (const key of this.#watched) if (!isMutable(this.#values.get(key))) this.#watched.delete(key);
     if (sendCookie) this.#sendCookie(now);
+    return true;
+  }
+
+  /**
+   * A create found something stored under our id already: another request
+   * of this client deleted and recreated it meanwhile. Our data goes under
+   * a fresh id instead (the cookie follows), never merged into theirs.
+   */
+  async #saveUnderFreshId(now: number): Promise<boolean> {
+    const oldId = this.#id;
+    await this.#moveTo(generateId());
+    const set = this.#encodeChanges(true);
+    const result = (await this.#ns.save({ mode: 'create', set, delete: [], created: this.#created, accessed: now })) ?? 'ok';
+    if (result !== 'ok') {
+      throw new SessionError(`wasm-session: the store reported '${result}' when creating a fresh session id; nothing was written`, 'ERR_SESSION_STORE');
+    }
+    this.#log(`id ${short(oldId)} was taken meanwhile: created the session under a new id`);
+    this.#baseline = set;
+    this.#baselineOwned = true;
+    this.#stored = true;
+    this.#mayBeStored = true;
+    this.#accessPending = false;
+    if (this.#opts.useCookies) this.#sendCookie(now);
+    return true;
+  }
+
+  /** Records an access of the stored session, with touch() or an empty update. */
+  async #touchStored(accessed: number): Promise<WriteResult> {
+    const result = this.#ns.touch
+      ? await this.#ns.touch(accessed)
+      : await this.#ns.save({ mode: 'update', set: new Map(), delete: [], created: this.#created, accessed });
+    return result ?? 'ok';
+  }
+
+  /** maxSessionBytes: the session as it will be stored (our keys; keys others added are not known here). */
+  #checkSize(set: ReadonlyMap<string, Uint8Array>): void {
+    let bytes = 0;
+    for (const key of this.#values.keys()) bytes += key.length + (set.get(key) ?? this.#baseline.get(key))!.byteLength;
+    if (bytes > this.#opts.maxSessionBytes) {
+      throw new SessionError(
+        `wasm-session: the session would hold ${bytes} bytes, more than maxSessionBytes (${this.#opts.maxSessionBytes}); nothing was written`,
+        'ERR_SESSION_TOO_LARGE',
+      );
+    }
   }
 
   /** What save() wrote becomes the new baseline (copy-on-write: the store may share the old map). */
@@ -477,7 +578,8 @@ export class Session implements Iterable<[string, unknown]> {
 
   /**
    * Deletes the stored session. The session stays usable, empty, under the
-   * same id: a later save() stores its new data and sends the cookie again.
+   * same id: a later save() creates its storage again (only this Session
+   * may: a request that loaded it before cannot) and sends the cookie again.
    * The client's cookie is expired.
    */
   async delete(): Promise<void> {
@@ -508,38 +610,40 @@ export class Session implements Iterable<[string, unknown]> {
   /**
    * Moves the session to a new id (the defence against session fixation:
    * call it at login). The data, including unsaved changes, is written
-   * under the new id, the old storage is removed, and the new cookie is
-   * sent. A session that was never stored just changes its id.
+   * under the new id, the old storage is removed first (a crash in between
+   * leaves no session, never both ids), and the new cookie is sent. A
+   * session that was never stored just changes its id. If the stored
+   * session was removed meanwhile by another request (a logout), nothing is
+   * moved: the Session becomes a fresh, empty one (`wasInvalidated`).
    */
   async regenerateId(): Promise<void> {
     this.#checkLoaded();
     const now = this.#opts.now();
-    const old = this.#ns;
     const oldId = this.#id;
-    const newId = generateId();
-    const next = new this.#opts.namespaceClass(newId, this.#opts.store);
     if (!this.#stored) {
-      this.#id = newId;
-      this.#ns = next;
-      if (this.#locked) {
-        await next.lock!(this.#opts.lockTimeout);
-        await old.unlock!();
-      }
-      await old.close?.();
+      await this.#moveTo(generateId());
       this.#log(`new id (was ${short(oldId)}), nothing stored yet`);
       return;
     }
     const set = this.#encodeChanges(true);
+    this.#checkSize(set);
     if (this.#opts.useCookies) this.#assertHeadersOpen();
-    if (this.#locked) await next.lock!(this.#opts.lockTimeout);
-    await next.save({ mode: 'create', set, delete: [], created: this.#created, accessed: now });
-    this.#id = newId;
-    this.#ns = next;
+    // Only a session that is still stored moves: a logout that won stays won.
+    if ((await this.#touchStored(now)) === 'gone') {
+      await this.#storageGone(now, 'regenerateId()');
+      return;
+    }
+    await this.#ns.remove();
+    this.#forgetStorage();
+    await this.#moveTo(generateId());
+    const result = (await this.#ns.save({ mode: 'create', set, delete: [], created: this.#created, accessed: now })) ?? 'ok';
+    if (result !== 'ok') {
+      throw new SessionError(`wasm-session: the store reported '${result}' when creating a fresh session id; nothing was written`, 'ERR_SESSION_STORE');
+    }
     this.#baseline = set;
     this.#baselineOwned = true;
-    await old.remove();
-    if (this.#locked) await old.unlock!();
-    await old.close?.();
+    this.#stored = true;
+    this.#mayBeStored = true;
     this.#log(`new id (was ${short(oldId)}), ${set.size} key(s) moved`);
     if (this.#opts.useCookies) this.#sendCookie(now);
   }
@@ -549,6 +653,8 @@ export class Session implements Iterable<[string, unknown]> {
    * waiting at most `lockTimeout` ms without blocking the event loop) and
    * re-reads the stored data under it, so a read-modify-write is exact.
    * Unsaved local changes are kept on top; get() objects again after it.
+   * If the stored session was removed while we waited (a logout), the
+   * Session becomes a fresh, empty one (`wasInvalidated`), still locked.
    * The lock is released by unlock(), or when the response ends.
    */
   async lock(): Promise<void> {
@@ -563,7 +669,7 @@ export class Session implements Iterable<[string, unknown]> {
     this.#locked = true;
     this.#releaseAtResponseEnd();
     this.#log('locked');
-    if (!this.#loaded || !this.#mayBeStored) return;
+    if (!this.#loaded || !this.#stored) return;
     const now = this.#opts.now();
     // Local changes, worked out against the old baseline before it is replaced.
     let changed: Map<string, Uint8Array>;
@@ -575,6 +681,7 @@ export class Session implements Iterable<[string, unknown]> {
     }
     const removed = [...this.#baseline.keys()].filter((key) => !this.#values.has(key));
     const local = this.#values;
+    const generation = this.#generation;
     let read: ReadResult;
     try {
       read = await this.#read(now);
@@ -584,15 +691,20 @@ export class Session implements Iterable<[string, unknown]> {
     }
     if (read === undefined) return; // corrupt: now a fresh (locked) session
     if (read === null) {
-      // Deleted meanwhile: everything local is new data.
-      this.#forgetStorage();
-      this.#log('re-read under lock: the stored session is gone');
+      await this.#storageGone(now, 'lock()');
       return;
     }
     const { stored, values } = read;
+    if (generation !== undefined && stored.generation !== generation) {
+      // Removed and created again (by its own holder) while we waited: our changes were to the old one.
+      this.#adopt(stored.data, values, stored.generation);
+      this.#watched = new Set();
+      this.#log(`re-read ${stored.data.size} key(s) under lock: the session was created again meanwhile, local changes dropped`);
+      return;
+    }
     for (const key of removed) values.delete(key);
     for (const key of changed.keys()) values.set(key, local.get(key));
-    this.#adopt(stored.data, values);
+    this.#adopt(stored.data, values, stored.generation);
     this.#watched = new Set(changed.keys());
     this.#log(`re-read ${stored.data.size} key(s) under lock, ${changed.size + removed.length} local change(s) kept`);
   }
@@ -634,23 +746,34 @@ export class Session implements Iterable<[string, unknown]> {
     if (!this.#accessPending) return;
     this.#accessPending = false;
     try {
-      if (this.#ns.touch) await this.#ns.touch(this.#accessAt);
-      else await this.#ns.save({ mode: 'update', set: new Map(), delete: [], created: this.#created, accessed: this.#accessAt });
+      if ((await this.#touchStored(this.#accessAt)) === 'gone') {
+        this.#forgetStorage();
+        this.#log('access time not stored: the stored session was removed meanwhile');
+        return;
+      }
       this.#log('access time stored at the end of the response');
     } catch (err) {
       this.#log(`storing the access time failed: ${(err as Error).message}`);
     }
   }
-
+  /**
+   * When the response is done (its 'close' event), a lock still held is
+   * released and the store instance is closed (it may hold an open file).
+   */
   #releaseAtResponseEnd(): void {
     if (this.#endHooked || typeof this.#res?.once !== 'function') return;
     this.#endHooked = true;
     this.#res.once('close', () => {
-      if (!this.#locked) return;
-      this.unlock().then(
-        () => this.#log('unlocked at the end of the response'),
-        (err: Error) => this.#log(`unlock at the end of the response failed: ${err.message}`),
-      );
+      const wasLocked = this.#locked;
+      const ns = this.#ns;
+      this.unlock()
+        .then(() => ns.close?.())
+        .then(
+          () => {
+            if (wasLocked) this.#log('unlocked at the end of the response');
+          },
+          (err: Error) => this.#log(`releasing the session at the end of the response failed: ${err.message}`),
+        );
     });
   }
 
@@ -735,4 +858,12 @@ function short(id: string): string {
  */
 export async function getSession(req: SessionRequest | undefined, res: SessionResponse | undefined, config?: Record<string, unknown>): Promise<Session> {
   return Session.open(req, res, optionsFromConfig(config));
+}
+
+/**
+ * The options a store is constructed with when a Session uses `options`
+ * (StoreOptions: no secrets): for using a store directly, e.g. in its tests.
+ */
+export function storeOptions(options: SessionOptions): StoreOptions {
+  return storeOptionsFrom(options, BUILT_IN_STORES);
 }

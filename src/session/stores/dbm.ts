@@ -302,7 +302,7 @@ export class DbmNamespace implements NamespaceManager {
         const data = new Map<string, Uint8Array>(tx.entriesRaw());
         const { created, accessed: previous } = tx.times;
         tx.setTimes({ accessed });
-        return { data, created, accessed: previous };
+        return { data, created, accessed: previous, generation: db.seed };
       });
     if (this.#locked) return this.#readHeld(read);
     const db = await this.#open('write');
@@ -554,8 +554,9 @@ export class DbmNamespace implements NamespaceManager {
   }
 }
 
+/** The whole session, and which creation of the file it is (the seed: see the header). */
 async function storedFrom(db: SessionDbm): Promise<StoredSession> {
   const data: Map<string, Uint8Array> = await db.getAllRaw();
   const { created, accessed } = db.times;
-  return { data, created, accessed };
+  return { data, created, accessed, generation: db.seed };
 }

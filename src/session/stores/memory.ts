@@ -1,16 +1,23 @@
-// The memory store: sessions in a process-wide Map, for tests, development
+// The memory store: sessions in Maps of this process, for tests, development
 // and single-process servers. Values stay msgpack-encoded, exactly as in the
 // file store, so behaviour (what round-trips, change detection) is the same.
 // Nothing survives a restart and nothing is shared between processes.
+//
+// One space per configuration: applications with different cookie names
+// (or paths or domains) in one process never see each other's sessions, and
+// one's timeout sweep never removes another's. A space may be bounded
+// (`memory: { maxEntries }`): the least recently used session goes first.
 
 import { LockTimeoutError } from '../../errors.js';
-import type { NamespaceManager, SessionChanges, StoreOptions, StoredSession, WriteResult } from '../namespace.js';
+import type { NamespaceManager, SessionChanges, StoredSession, StoreOptions, WriteResult } from '../namespace.js';
 
 interface Entry {
   /** Replaced, never mutated, on save: load() hands it out without copying. */
   data: Map<string, Uint8Array>;
   created: number;
   accessed: number;
+  /** Which creation of this id this is: an update applies only to the one it read. */
+  readonly generation: number;
 }
 
 /** A FIFO mutex per session id; waits give up after a timeout. */
@@ -19,38 +26,67 @@ class IdLock {
   readonly waiters: (() => void)[] = [];
 }
 
-const sessions = new Map<string, Entry>();
-const locks = new Map<string, IdLock>();
-
 /** How often (in the session clock's ms) save() sweeps out expired sessions. */
 const SWEEP_INTERVAL_MS = 60_000;
-let nextSweep = 0;
+
+/** The sessions of one configuration. Map order is recency order when the space is bounded. */
+class Space {
+  readonly sessions = new Map<string, Entry>();
+  readonly locks = new Map<string, IdLock>();
+  nextSweep = 0;
+  maxEntries = Number.POSITIVE_INFINITY;
+}
+
+const spaces = new Map<string, Space>();
+let generations = 0;
+
+/** What makes two configurations one application: the cookie they keep their id in. */
+function spaceFor(options: StoreOptions): Space {
+  const name = `${options.key}\0${options.cookiePath}\0${options.cookieDomain ?? ''}`;
+  let space = spaces.get(name);
+  if (space === undefined) {
+    space = new Space();
+    spaces.set(name, space);
+  }
+  // The smallest bound any configuration of the space asked for.
+  if (options.memory.maxEntries < space.maxEntries) space.maxEntries = options.memory.maxEntries;
+  return space;
+}
 
 export class MemoryNamespace implements NamespaceManager {
   readonly id: string;
   readonly #options: StoreOptions;
+  readonly #space: Space;
   #holding = false;
+  /** The generation of the entry this instance last read or created; 0: none. */
+  #generation = 0;
 
   constructor(id: string, options: StoreOptions) {
     if (typeof id !== 'string' || id.length === 0) throw new TypeError('wasm-session: MemoryNamespace needs a session id');
     this.id = id;
     this.#options = options;
+    this.#space = spaceFor(options);
   }
 
-  /** Number of sessions stored in this process. */
+  /** Number of sessions stored in this process (all configurations). */
   static get size(): number {
-    return sessions.size;
+    let size = 0;
+    for (const space of spaces.values()) size += space.sessions.size;
+    return size;
   }
 
-  /** A copy of what is stored for `id` (for inspection and tests; no access is recorded), or null. */
+  /** A copy of what is stored for `id` in any configuration (for inspection and tests; no access is recorded), or null. */
   static snapshot(id: string): StoredSession | null {
-    const entry = sessions.get(id);
-    return entry === undefined ? null : { data: new Map(entry.data), created: entry.created, accessed: entry.accessed };
+    for (const space of spaces.values()) {
+      const entry = space.sessions.get(id);
+      if (entry !== undefined) return { data: new Map(entry.data), created: entry.created, accessed: entry.accessed };
+    }
+    return null;
   }
 
   /** Drops every stored session of this process (for tests). Locks are kept. */
   static clear(): void {
-    sessions.clear();
+    for (const space of spaces.values()) space.sessions.clear();
   }
 
   get locked(): boolean {
@@ -59,39 +95,67 @@ export class MemoryNamespace implements NamespaceManager {
 
   /** Waits while another instance holds this id's lock (not ours: no deadlock). */
   async #waitForOthers(): Promise<void> {
-    const lock = locks.get(this.id);
+    const lock = this.#space.locks.get(this.id);
     if (lock === undefined || lock.holder === null || lock.holder === this) return;
     await this.lock(this.#options.lockTimeout);
     await this.unlock();
   }
 
+  /** The entry, marked most recently used when the space is bounded. */
+  #entry(): Entry | undefined {
+    const { sessions, maxEntries } = this.#space;
+    const entry = sessions.get(this.id);
+    if (entry !== undefined && maxEntries !== Number.POSITIVE_INFINITY) {
+      sessions.delete(this.id);
+      sessions.set(this.id, entry);
+    }
+    return entry;
+  }
+
+  /** The entry this instance read or created, if it is still the one stored. */
+  #ownEntry(): Entry | undefined {
+    const entry = this.#entry();
+    return entry !== undefined && entry.generation === this.#generation ? entry : undefined;
+  }
+
   async load(accessed: number): Promise<StoredSession | null> {
     const stored = await this.read();
-    if (stored !== null) sessions.get(this.id)!.accessed = accessed;
+    if (stored !== null) this.#space.sessions.get(this.id)!.accessed = accessed;
     return stored;
   }
 
   async read(): Promise<StoredSession | null> {
     await this.#waitForOthers();
-    const entry = sessions.get(this.id);
+    const entry = this.#entry();
+    this.#generation = entry?.generation ?? 0;
     if (entry === undefined) return null;
-    return { data: entry.data, created: entry.created, accessed: entry.accessed };
+    return { data: entry.data, created: entry.created, accessed: entry.accessed, generation: entry.generation };
   }
 
   async save(changes: SessionChanges): Promise<WriteResult> {
     await this.#waitForOthers();
-    const entry = sessions.get(this.id);
-    const data = new Map(entry?.data);
-    for (const key of changes.delete) data.delete(key);
-    for (const [key, bytes] of changes.set) data.set(key, bytes);
-    sessions.set(this.id, { data, created: changes.created, accessed: changes.accessed });
+    const { sessions } = this.#space;
+    if (changes.mode === 'create') {
+      if (sessions.has(this.id)) return 'exists';
+      const generation = ++generations;
+      sessions.set(this.id, { data: new Map(changes.set), created: changes.created, accessed: changes.accessed, generation });
+      this.#generation = generation;
+      this.#evict();
+    } else {
+      const entry = this.#ownEntry();
+      if (entry === undefined) return 'gone';
+      const data = new Map(entry.data);
+      for (const key of changes.delete) data.delete(key);
+      for (const [key, bytes] of changes.set) data.set(key, bytes);
+      sessions.set(this.id, { data, created: changes.created, accessed: changes.accessed, generation: entry.generation });
+    }
     this.#sweep(changes.accessed);
     return 'ok';
   }
 
   async touch(accessed: number): Promise<WriteResult> {
     await this.#waitForOthers();
-    const entry = sessions.get(this.id);
+    const entry = this.#ownEntry();
     if (entry === undefined) return 'gone';
     entry.accessed = accessed;
     return 'ok';
@@ -99,11 +163,13 @@ export class MemoryNamespace implements NamespaceManager {
 
   async remove(): Promise<void> {
     await this.#waitForOthers();
-    sessions.delete(this.id);
+    this.#space.sessions.delete(this.id);
+    this.#generation = 0;
   }
 
   async lock(timeoutMs: number): Promise<void> {
     if (this.#holding) return;
+    const { locks } = this.#space;
     let lock = locks.get(this.id);
     if (lock === undefined) {
       lock = new IdLock();
@@ -119,7 +185,7 @@ export class MemoryNamespace implements NamespaceManager {
         const timer = setTimeout(() => {
           const at = queue.indexOf(grant);
           if (at !== -1) queue.splice(at, 1);
-          reject(new LockTimeoutError(`memory session ${this.id}`, 'exclusive', timeoutMs));
+          reject(new LockTimeoutError(`memory session ${this.id.slice(0, 8)}…`, 'exclusive', timeoutMs));
         }, timeoutMs);
         queue.push(grant);
       });
@@ -131,6 +197,7 @@ export class MemoryNamespace implements NamespaceManager {
   async unlock(): Promise<void> {
     if (!this.#holding) return;
     this.#holding = false;
+    const { locks } = this.#space;
     const lock = locks.get(this.id)!;
     lock.holder = null;
     const next = lock.waiters.shift();
@@ -147,16 +214,27 @@ export class MemoryNamespace implements NamespaceManager {
     await this.unlock();
   }
 
-  /** Drops sessions past the idle timeout or absolute lifetime, at most once a minute. */
+  /** Over the bound: the least recently used sessions go (never a locked one). */
+  #evict(): void {
+    const { sessions, locks, maxEntries } = this.#space;
+    if (sessions.size <= maxEntries) return;
+    for (const id of sessions.keys()) {
+      if (sessions.size <= maxEntries) break;
+      if (!locks.has(id) && id !== this.id) sessions.delete(id);
+    }
+  }
+
+  /** Drops this space's sessions past the idle timeout or absolute lifetime, at most once a minute. */
   #sweep(now: number): void {
     const { timeout, maxLifetime } = this.#options;
+    const space = this.#space;
     // (A clock that jumped back, e.g. a test's, restarts the schedule.)
-    if ((timeout === null && maxLifetime === null) || (now < nextSweep && now >= nextSweep - SWEEP_INTERVAL_MS)) return;
-    nextSweep = now + SWEEP_INTERVAL_MS;
-    for (const [id, entry] of sessions) {
+    if ((timeout === null && maxLifetime === null) || (now < space.nextSweep && now >= space.nextSweep - SWEEP_INTERVAL_MS)) return;
+    space.nextSweep = now + SWEEP_INTERVAL_MS;
+    for (const [id, entry] of space.sessions) {
       const idle = timeout !== null && now - entry.accessed > timeout * 1000;
       const old = maxLifetime !== null && now - entry.created > maxLifetime * 1000;
-      if ((idle || old) && !locks.has(id)) sessions.delete(id);
+      if ((idle || old) && !space.locks.has(id)) space.sessions.delete(id);
     }
   }
 }
