@@ -241,6 +241,9 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   #userLocked = false;
   /** The snapshot must be re-read even though a lock is held (after a failed commit). */
   #stale = false;
+  /** The seed as hex, and the seed it was made of (see the seed getter). */
+  #seedHex = '';
+  #seedOf: [number, number] = [-1, -1];
   readonly #writes = new WriteMutex();
   readonly #freeSets = new FreeSetCache();
 
@@ -597,8 +600,12 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    */
   get seed(): string {
     this.#checkOpen();
-    const s = this.#state;
-    return s.seedHi.toString(16).padStart(8, '0') + s.seedLo.toString(16).padStart(8, '0');
+    const { seedLo, seedHi } = this.#state;
+    if (seedLo !== this.#seedOf[0] || seedHi !== this.#seedOf[1]) {
+      this.#seedOf = [seedLo, seedHi];
+      this.#seedHex = (0x100000000 + seedHi).toString(16).slice(1) + (0x100000000 + seedLo).toString(16).slice(1);
+    }
+    return this.#seedHex;
   }
 
   /** fstat of the open descriptor, now (e.g. nlink 0: the file was unlinked since it was opened). */

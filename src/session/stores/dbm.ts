@@ -302,15 +302,13 @@ export class DbmNamespace implements NamespaceManager {
         const data = new Map<string, Uint8Array>(tx.entriesRaw());
         const { created, accessed: previous } = tx.times;
         tx.setTimes({ accessed });
-        return { data, created, accessed: previous, generation: db.seed };
+        return { data, created, accessed: previous };
       });
     if (this.#locked) return this.#readHeld(read);
     const db = await this.#open('write');
     if (typeof db === 'string') return this.#nothing();
     try {
-      const stored = await read(db);
-      this.#known = db.seed;
-      return stored;
+      return this.#adopt(db, await read(db));
     } finally {
       await db.close();
     }
@@ -323,12 +321,18 @@ export class DbmNamespace implements NamespaceManager {
     const db = await this.#open('read');
     if (typeof db === 'string') return this.#nothing();
     try {
-      const stored = await storedFrom(db);
-      this.#known = db.seed;
-      return stored;
+      return this.#adopt(db, await storedFrom(db));
     } finally {
       await db.close();
     }
+  }
+
+  /** What was read becomes this instance's known file: its seed is the generation. */
+  #adopt(db: SessionDbm, stored: StoredSession): StoredSession {
+    const seed = db.seed;
+    this.#known = seed;
+    stored.generation = seed;
+    return stored;
   }
 
   #nothing(): null {
@@ -340,9 +344,7 @@ export class DbmNamespace implements NamespaceManager {
     if (this.#corruption !== null) throw this.#corruption;
     const db = this.#live();
     if (db === null) return this.#nothing();
-    const stored = await read(db);
-    this.#known = db.seed;
-    return stored;
+    return this.#adopt(db, await read(db));
   }
 
   async save(changes: SessionChanges): Promise<WriteResult> {
@@ -554,9 +556,8 @@ export class DbmNamespace implements NamespaceManager {
   }
 }
 
-/** The whole session, and which creation of the file it is (the seed: see the header). */
 async function storedFrom(db: SessionDbm): Promise<StoredSession> {
   const data: Map<string, Uint8Array> = await db.getAllRaw();
   const { created, accessed } = db.times;
-  return { data, created, accessed, generation: db.seed };
+  return { data, created, accessed };
 }
