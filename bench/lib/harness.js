@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
+import { currentReport } from './report.js';
 
 const require = createRequire(import.meta.url);
 
@@ -64,10 +65,16 @@ export function machineLine() {
  * default, 5, when not given). BENCH_PROGRESS=1 logs each case's wall time
  * on stderr.
  */
-export async function runGroup(group, { minTime = Number(process.env.BENCH_MIN_TIME ?? 1), maxTime } = {}) {
-  const suite = new Benchmark.Suite(group.title);
+export async function runGroup(group, opts = {}) {
+  const results = await measureOnly(group.cases, opts);
+  return finishGroup(group, results);
+}
+
+/** Runs `cases` (as in a group) with benchmark.js; resolves to [{ name, hz, rme, baseline, error }] in order. */
+export async function measureOnly(cases, { minTime = Number(process.env.BENCH_MIN_TIME ?? 1), maxTime } = {}) {
+  const suite = new Benchmark.Suite('cases');
   const timing = maxTime === undefined ? {} : { maxTime };
-  for (const c of group.cases) {
+  for (const c of cases) {
     if (c.defer) {
       suite.add(c.name, {
         defer: true,
@@ -103,17 +110,23 @@ export async function runGroup(group, { minTime = Number(process.env.BENCH_MIN_T
       .on('error', (e) => reject(e.target.error))
       .run({ async: true });
   });
-  const results = suite.map((b, i) => ({
+  return suite.map((b, i) => ({
     name: b.name,
-    hz: b.hz * (group.cases[i].opsPerCycle ?? 1),
+    hz: b.hz * (cases[i].opsPerCycle ?? 1),
     rme: b.stats.rme,
-    baseline: !!group.cases[i].baseline,
+    baseline: !!cases[i].baseline,
     error: b.error,
   }));
+}
+
+/** Ratios against the group's baseline, the printed table and its notes; the table also goes into the suite's report. */
+export function finishGroup(group, results) {
   const base = results.find((r) => r.baseline) ?? results[0];
   for (const r of results) r.ratio = r.hz / base.hz;
   printTable(group.title, results, { showTime: group.showTime });
   for (const line of group.notes ?? []) console.log(line);
+  currentReport()?.addGroup(group.title, results);
+  results.title = group.title;
   return results;
 }
 
@@ -138,7 +151,7 @@ export function printTable(title, results, { showTime = false } = {}) {
     }
     const mark = r.baseline ? ' (baseline)' : '';
     const time = showTime ? ` ${formatMicros(r.hz)} |` : '';
-    console.log(`| ${r.name}${mark} | ${formatOps(r.hz)} |${time} ${r.rme.toFixed(1)}% | ${r.ratio.toFixed(2)}x |`);
+    console.log(`| ${r.name}${mark} | ${formatOps(r.hz)} |${time} ${r.rme.toFixed(1)}% | ${r.ratio >= 0.1 ? r.ratio.toFixed(2) : r.ratio.toPrecision(2)}x |`);
   }
 }
 

@@ -151,5 +151,19 @@ export interface NamespaceManager {
   close?(): Promise<void>;
 }
 
-/** A store class: `new (id, options)`. */
-export type NamespaceClass = new (id: string, options: StoreOptions) => NamespaceManager;
+/**
+ * A store class: `new (id, options)`, optionally with static methods over
+ * every session of one configuration (the express-session Store's `all`,
+ * `ids`, `length` and `clear` use them).
+ */
+export interface NamespaceClass {
+  new (id: string, options: StoreOptions): NamespaceManager;
+  /**
+   * OPTIONAL. Every id with a stored session in this configuration, in any
+   * order, without loading the sessions; ids added or removed while it runs
+   * may or may not appear. Expired sessions may appear (their load says so).
+   */
+  ids?(options: StoreOptions): AsyncIterable<string>;
+  /** OPTIONAL. Removes every stored session of this configuration. */
+  clear?(options: StoreOptions): Promise<void>;
+}

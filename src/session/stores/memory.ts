@@ -84,9 +84,15 @@ export class MemoryNamespace implements NamespaceManager {
     return null;
   }
 
-  /** Drops every stored session of this process (for tests). Locks are kept. */
-  static clear(): void {
-    for (const space of spaces.values()) space.sessions.clear();
+  /** Every stored id of the configuration (a snapshot: the Map may change while the caller iterates). */
+  static async *ids(options: StoreOptions): AsyncIterable<string> {
+    yield* [...spaceFor(options).sessions.keys()];
+  }
+
+  /** Drops every stored session of the configuration, or of every configuration of this process (for tests). Locks are kept. */
+  static async clear(options?: StoreOptions): Promise<void> {
+    if (options !== undefined) spaceFor(options).sessions.clear();
+    else for (const space of spaces.values()) space.sessions.clear();
   }
 
   get locked(): boolean {

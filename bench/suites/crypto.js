@@ -4,7 +4,12 @@
 import crypto from 'node:crypto';
 import { md5 as hashWasmMd5 } from 'hash-wasm';
 import { md5, createIdSigner } from 'wasm-session';
-import { runGroup, versionOf } from './lib/harness.js';
+import { runGroup as runGroupWith, versionOf } from '../lib/harness.js';
+import { currentReport } from '../lib/report.js';
+import { MIN_TIME } from '../lib/scenario.js';
+
+// benchmark.js's own maxTime (5 s) at the default, scaled with BENCH_MIN_TIME like every suite.
+const runGroup = (group) => runGroupWith(group, { minTime: MIN_TIME, maxTime: 5 * MIN_TIME });
 
 export const title = 'crypto';
 
@@ -21,7 +26,7 @@ export async function run() {
 
   // Each case returns or accumulates something so no work can be elided.
   let sink = 0;
-  await runGroup({
+  const sign = await runGroup({
     title: 'sign a 32-hex-char session id',
     cases: [
       {
@@ -46,7 +51,7 @@ export async function run() {
     ],
   });
 
-  await runGroup({
+  const verify = await runGroup({
     title: 'verify a signed 32-hex-char session id',
     cases: [
       {
@@ -74,7 +79,7 @@ export async function run() {
   });
 
   const small = crypto.randomBytes(32);
-  await runGroup({
+  const small32 = await runGroup({
     title: 'md5 of 32 bytes (hex)',
     cases: [
       {
@@ -100,7 +105,7 @@ export async function run() {
   });
 
   const large = crypto.randomBytes(1 << 20);
-  await runGroup({
+  const big = await runGroup({
     title: 'md5 of 1 MiB (hex)',
     cases: [
       {
@@ -131,5 +136,29 @@ export async function run() {
       },
     ],
   });
+  const report = currentReport();
+  if (report) {
+    report.measuredNote = 'Measured ratio: ops/s ratios from the tables (cases measured one after the other).';
+    const ours = (results) => results.find((r) => r.name.startsWith('wasm-session'));
+    const target = (text, results, bound, ref = results.find((r) => r.baseline)) =>
+      report.addTarget({
+        target: text,
+        kind: 'speed',
+        bound,
+        measured: ours(results).hz / ref.hz,
+        detail: `${Math.round(ours(results).hz).toLocaleString('en-US')} vs ${Math.round(ref.hz).toLocaleString('en-US')} ops/s (${ref.name})`,
+        row: { group: results.title, case: ours(results).name, reference: ref.name },
+      });
+    target("sign a 32-char id >= 4x crypto.createHmac('md5')", sign, 4);
+    target('verify a 32-char id >= 4x', verify, 4);
+    target("md5 of 32 bytes >= crypto.hash('md5')", small32, 1);
+    target("md5 of 1 MiB >= 0.85x crypto.hash('md5')", big, 0.85);
+    target(
+      'md5 of 1 MiB >= hash-wasm',
+      big,
+      1,
+      big.find((r) => r.name.startsWith('hash-wasm')),
+    );
+  }
   if (sink === 0) console.log('(unreachable)');
 }
