@@ -16,6 +16,7 @@ export {
   MemoryNamespace,
   SessionError,
   SessionCorruptError,
+  UnsafeDataDirError,
   generateId,
   isValidId,
 } from './session/index.js';

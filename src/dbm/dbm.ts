@@ -55,6 +55,22 @@ export interface DbmOptions {
   cacheSize?: number;
   /** Permission bits for a created file (default 0o600: data may be secret). */
   mode?: number;
+  /** With 'c': create the file, failing with EEXIST if anything is at `path` already (O_EXCL). */
+  exclusive?: boolean;
+  /**
+   * Refuse a symbolic link as the last component of `path` (ELOOP), and
+   * never block in open(2) (O_NOFOLLOW | O_NONBLOCK: a FIFO opens at once
+   * instead of waiting for a writer). O_NONBLOCK has no effect on a regular
+   * file's reads, writes or locks on Linux, so it stays set.
+   */
+  noFollow?: boolean;
+  /**
+   * Called once the file is open and its lock held, before anything is
+   * read or written, with the fstat of the descriptor (and the descriptor,
+   * e.g. for fchmod; do not close it). Throw to refuse the file: open()
+   * closes it and rejects with that error.
+   */
+  inspect?: (stats: fs.Stats, fd: number) => void;
   /** File I/O implementation; for tests that inject faults. */
   io?: FileIO;
 }
@@ -105,7 +121,9 @@ const FLAGS: readonly DbmFlag[] = ['r', 'w', 'c', 'n'];
 /** Turns a record (address valid only during the call) into a result. */
 type RecordConverter<T> = (tree: Tree, rec: number, keyLen: number) => T;
 
-function validateOptions(path: unknown, o: DbmOptions): Required<Omit<DbmOptions, 'codec' | 'io'>> & { codec?: CodecName; io: FileIO } {
+type ValidOptions = Required<Omit<DbmOptions, 'codec' | 'io' | 'inspect'>> & { codec?: CodecName; io: FileIO; inspect?: DbmOptions['inspect'] };
+
+function validateOptions(path: unknown, o: DbmOptions): ValidOptions {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('wasm-session dbm: path must be a non-empty string');
   if (path.includes('\0')) throw new TypeError('wasm-session dbm: path must not contain NUL');
   if (o === null || typeof o !== 'object') throw new TypeError('wasm-session dbm: options must be an object');
@@ -128,7 +146,19 @@ function validateOptions(path: unknown, o: DbmOptions): Required<Omit<DbmOptions
   const cacheSize = o.cacheSize ?? 32 * 1024 * 1024;
   if (typeof cacheSize !== 'number' || !(cacheSize > 0)) throw new RangeError('wasm-session dbm: cacheSize must be a positive number of bytes');
   const mode = o.mode ?? 0o600;
-  return { flag, pageSize, sync, lockTimeout, codec: o.codec, keyEncoding, cacheSize, mode, io: o.io ?? nodeFileIO };
+  const exclusive = o.exclusive ?? false;
+  if (typeof exclusive !== 'boolean') throw new TypeError('wasm-session dbm: exclusive must be a boolean');
+  if (exclusive && flag !== 'c') throw new TypeError("wasm-session dbm: exclusive needs flag 'c'");
+  const noFollow = o.noFollow ?? false;
+  if (typeof noFollow !== 'boolean') throw new TypeError('wasm-session dbm: noFollow must be a boolean');
+  if (o.inspect !== undefined && typeof o.inspect !== 'function') throw new TypeError('wasm-session dbm: inspect must be a function');
+  const io = o.io ?? nodeFileIO;
+  return { flag, pageSize, sync, lockTimeout, codec: o.codec, keyEncoding, cacheSize, mode, exclusive, noFollow, inspect: o.inspect, io };
+}
+
+/** fstat of a descriptor, through the FileIO when it has stat(). */
+function statOf(io: FileIO, fd: number): fs.Stats {
+  return io.stat ? io.stat(fd) : fs.fstatSync(fd);
 }
 
 /**
@@ -199,7 +229,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   readonly #fd: number;
   readonly #lock: FileLock;
   readonly #pager: Pager;
-  readonly #opts: ReturnType<typeof validateOptions>;
+  readonly #opts: ValidOptions;
   #codec!: ValueCodec;
   #meta: number;
   #state: MetaState;
@@ -211,10 +241,13 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   #userLocked = false;
   /** The snapshot must be re-read even though a lock is held (after a failed commit). */
   #stale = false;
+  /** The seed as hex, and the seed it was made of (see the seed getter). */
+  #seedHex = '';
+  #seedOf: [number, number] = [-1, -1];
   readonly #writes = new WriteMutex();
   readonly #freeSets = new FreeSetCache();
 
-  private constructor(path: string, fd: number, lock: FileLock, pageSize: number, opts: ReturnType<typeof validateOptions>) {
+  private constructor(path: string, fd: number, lock: FileLock, pageSize: number, opts: ValidOptions) {
     this.path = path;
     this.flag = opts.flag;
     this.readOnly = opts.flag === 'r';
@@ -240,7 +273,10 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   static async open<V = unknown, K extends DbmKey = string>(path: string, options: DbmOptions = {}): Promise<Dbm<V, K>> {
     const opts = validateOptions(path, options);
     const { io, flag } = opts;
-    const osFlags = flag === 'r' ? fs.constants.O_RDONLY : fs.constants.O_RDWR | (flag === 'c' || flag === 'n' ? fs.constants.O_CREAT : 0);
+    const C = fs.constants;
+    let osFlags = flag === 'r' ? C.O_RDONLY : C.O_RDWR | (flag === 'c' || flag === 'n' ? C.O_CREAT : 0);
+    if (opts.exclusive) osFlags |= C.O_EXCL;
+    if (opts.noFollow) osFlags |= C.O_NOFOLLOW | C.O_NONBLOCK;
     let fd: number;
     try {
       fd = io.open(path, osFlags, opts.mode);
@@ -258,6 +294,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       const mode: LockMode = flag === 'r' ? 'shared' : 'exclusive';
       if (!lock.tryAcquire(mode)) await lock.acquire(mode, opts.lockTimeout);
       try {
+        if (opts.inspect) opts.inspect(statOf(io, fd), fd);
         if (flag === 'n') io.ftruncate(fd, 0);
         const buf = stagingBuffer();
         // One read: a short count from a regular file means end of file.
@@ -553,6 +590,29 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   /** Sets the accessed time (default now) without touching any data page. */
   touch(accessed: number = Date.now()): Promise<void> {
     return this.setTimes({ accessed });
+  }
+
+  /**
+   * The file's random seed (FORMAT.md, meta page), as 16 hex digits: chosen
+   * when the file is initialized, so two files created one after the other
+   * at one path differ (unlike an inode number, which the file system may
+   * give again once a file is deleted). For an empty file opened with 'r',
+   * a random value of this handle.
+   */
+  get seed(): string {
+    this.#checkOpen();
+    const { seedLo, seedHi } = this.#state;
+    if (seedLo !== this.#seedOf[0] || seedHi !== this.#seedOf[1]) {
+      this.#seedOf = [seedLo, seedHi];
+      this.#seedHex = (0x100000000 + seedHi).toString(16).slice(1) + (0x100000000 + seedLo).toString(16).slice(1);
+    }
+    return this.#seedHex;
+  }
+
+  /** fstat of the open descriptor, now (e.g. nlink 0: the file was unlinked since it was opened). */
+  fstat(): fs.Stats {
+    this.#checkOpen();
+    return statOf(this.#io, this.#fd);
   }
 
   /** Created/accessed times of the current snapshot. */

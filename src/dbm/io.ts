@@ -18,6 +18,8 @@ export interface FileIO {
   fdatasync(fd: number): void;
   ftruncate(fd: number, length: number): void;
   size(fd: number): number;
+  /** fstat of the descriptor; optional (fs.fstatSync when absent). */
+  stat?(fd: number): fs.Stats;
 }
 
 export const nodeFileIO: FileIO = {
@@ -31,6 +33,7 @@ export const nodeFileIO: FileIO = {
   fdatasync: (fd) => fs.fdatasyncSync(fd),
   ftruncate: (fd, length) => fs.ftruncateSync(fd, length),
   size: (fd) => fs.fstatSync(fd).size,
+  stat: (fd) => fs.fstatSync(fd),
 };
 
 /** Reads exactly `length` bytes unless the file ends first; returns the count. */
