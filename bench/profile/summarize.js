@@ -28,3 +28,20 @@ const show = (title, map, top) => {
 };
 show('self time by function', perFunction, Number(topArg));
 show('self time by file', perFile, 20);
+
+// With a third argument, who calls the functions of that name (self time by caller chain, 3 levels).
+const callee = process.argv[4];
+if (callee) {
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const chains = new Map();
+  for (const [id, us] of self) {
+    const node = byId.get(id);
+    if (node.callFrame.functionName !== callee) continue;
+    const chain = [];
+    for (let p = parent.get(id), i = 0; p !== undefined && i < 4; p = parent.get(p), i++) chain.push(byId.get(p).callFrame.functionName || '(anonymous)');
+    const key = chain.join(' < ');
+    chains.set(key, (chains.get(key) ?? 0) + us);
+  }
+  show(`callers of ${callee}`, chains, 15);
+}

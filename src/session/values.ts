@@ -1,13 +1,18 @@
-// The data of one Session: what the application sees (a Map of values),
+// The data of one Session: what the application sees (keys and values),
 // what is stored (the encoded bytes per key), and what changed in between,
 // so save() writes only the keys that were set or changed in place.
 //
-// Values decoded from the store's bytes are handed out as they are; the
-// first time a mutable one (an object) is handed out, a copy of it is kept,
-// and save() compares with that copy instead of re-encoding every object it
-// ever handed out. A store that keeps its values decoded (the memory store,
-// StoredSession.decoded) is not decoded at all: its value is the reference,
-// and the application gets a copy on first use.
+// Nothing here is proportional to the number of keys unless the request
+// touches them. The stored state is the store's map of bytes plus the
+// values decoded from it: by this Session (the dbm and custom stores: all
+// at load, so a value that does not decode is found there), or by the
+// store itself (the memory store keeps them decoded: StoredSession.decoded),
+// in which case the application gets copies of its objects, made on first
+// use (primitives need none). The first time an object is handed out, a
+// copy of what it held is kept (or the store's own decoded value serves),
+// and save() compares with that instead of re-encoding every object it ever
+// handed out. Our own saves are kept as a patch over the stored bytes
+// rather than a new copy of the whole map.
 
 import { msgpackCodec, SliceDecoder } from '../dbm/codec.js';
 import { CANNOT_COPY, copyValue, sameValue } from './copy.js';
@@ -15,9 +20,8 @@ import { SessionError } from './errors.js';
 import type { StoredSession } from './namespace.js';
 
 const NO_BYTES: ReadonlyMap<string, Uint8Array> = new Map();
+const NO_VALUES: ReadonlyMap<string, unknown> = new Map();
 
-/** A stored key whose value is still only in the store's decoded map: copied on first use. */
-const NOT_COPIED: unique symbol = Symbol('not copied');
 /** A handed-out value that copyValue cannot copy: compare its encoding at save(). */
 const COMPARE_ENCODED: unique symbol = Symbol('compare encoded');
 
@@ -36,12 +40,19 @@ export interface PendingChanges {
 }
 
 export class SessionValues {
-  /** Every key of the session: its value, or NOT_COPIED. */
-  #values = new Map<string, unknown>();
-  /** The encoded values as stored (the store's map until the first save: never mutated, replaced). */
+  /** The stored bytes as read (the store's map: never mutated). Its keys are the "base" keys. */
   #stored: ReadonlyMap<string, Uint8Array> = NO_BYTES;
-  /** The store's own decoded values, if it keeps them: never mutated, never handed out. */
-  #decoded: ReadonlyMap<string, unknown> | undefined = undefined;
+  /** Our own saves since the read: bytes written, or null for a key deleted. */
+  #patch: Map<string, Uint8Array | null> | null = null;
+  /** Values of the base keys, decoded by us (#ownDecoded: handed out as they are) or by the store (copied when handed out). */
+  #decoded: ReadonlyMap<string, unknown> = NO_VALUES;
+  #ownDecoded = true;
+  /** Values set(), and copies made of the store's decoded objects. */
+  #local = new Map<string, unknown>();
+  /** Base keys removed here. */
+  #removed = new Set<string>();
+  /** Keys of #local that are not base keys (for size). */
+  #added = 0;
   /** Handed-out objects not set(): what they held when handed out (or COMPARE_ENCODED). */
   #handedOut = new Map<string, unknown>();
   /** Keys given a value by set() since the last save. */
@@ -53,40 +64,51 @@ export class SessionValues {
    */
   constructor(private readonly corrupt: (key: string, cause: unknown) => Error) {}
 
-  /** Takes what the store read as the stored state; values are decoded now (a value that does not decode is corruption, found at load). */
+  /** Takes what the store read as the stored state. Values the store did not decode are decoded now: one that does not decode is corruption, found at load. */
   adopt(stored: StoredSession): void {
-    this.#reset();
+    this.reset();
     this.#stored = stored.data;
     const decoded = stored.decoded;
-    if (decoded !== undefined) {
-      this.#decoded = decoded;
-      for (const key of stored.data.keys()) this.#values.set(key, decoded.has(key) ? NOT_COPIED : this.#decode(key, stored.data.get(key)!));
+    if (decoded === undefined) {
+      this.#decoded = this.#decodeAll(stored.data);
+      this.#ownDecoded = true;
       return;
     }
-    const decoder = new SliceDecoder(msgpackCodec);
-    for (const [key, bytes] of stored.data) this.#values.set(key, this.#decodeWith(decoder, key, bytes));
+    this.#decoded = decoded;
+    this.#ownDecoded = false;
+    if (decoded.size !== stored.data.size) {
+      for (const [key, bytes] of stored.data) if (!decoded.has(key)) this.#local.set(key, this.#decode(key, bytes));
+    }
   }
 
   /** Nothing stored and nothing held. */
   reset(): void {
-    this.#reset();
+    this.#stored = NO_BYTES;
+    this.#patch = null;
+    this.#decoded = NO_VALUES;
+    this.#ownDecoded = true;
+    if (this.#local.size > 0) this.#local.clear();
+    if (this.#removed.size > 0) this.#removed.clear();
+    this.#added = 0;
+    if (this.#handedOut.size > 0) this.#handedOut.clear();
+    if (this.#assigned.size > 0) this.#assigned.clear();
   }
 
-  /** Nothing stored any more (the values stay, and all of them are new). */
+  /** Nothing stored any more: the values stay, and all of them are new. */
   forgetStored(): void {
-    for (const key of this.#values.keys()) this.#materialize(key);
-    this.#stored = NO_BYTES;
-    this.#decoded = undefined;
-    this.#handedOut.clear();
-    for (const key of this.#values.keys()) this.#assigned.add(key);
+    const local = new Map<string, unknown>();
+    for (const key of this.#keys()) local.set(key, this.#value(key));
+    this.reset();
+    this.#local = local;
+    this.#added = local.size;
+    for (const key of local.keys()) this.#assigned.add(key);
   }
 
-  #reset(): void {
-    this.#values = new Map();
-    this.#stored = NO_BYTES;
-    this.#decoded = undefined;
-    this.#handedOut.clear();
-    this.#assigned.clear();
+  #decodeAll(data: ReadonlyMap<string, Uint8Array>): Map<string, unknown> {
+    const out = new Map<string, unknown>();
+    const decoder = new SliceDecoder(msgpackCodec);
+    for (const [key, bytes] of data) out.set(key, this.#decodeWith(decoder, key, bytes));
+    return out;
   }
 
   #decode(key: string, bytes: Uint8Array): unknown {
@@ -101,76 +123,98 @@ export class SessionValues {
     }
   }
 
-  /** The value under `key` as the application may use it (a copy of the store's decoded value on first use). */
-  #materialize(key: string): unknown {
-    const value = this.#values.get(key);
-    if (value !== NOT_COPIED) return value;
-    const reference = this.#decoded!.get(key);
-    let copy = copyValue(reference);
+  #isBase(key: string): boolean {
+    return this.#stored.has(key) && !this.#removed.has(key);
+  }
+
+  /** The bytes storage holds for `key` now (after our own saves), or undefined. */
+  #current(key: string): Uint8Array | undefined {
+    const patched = this.#patch?.get(key);
+    if (patched !== undefined) return patched ?? undefined;
+    return this.#stored.get(key);
+  }
+
+  /** The value under a present key as the application may use it (a copy of the store's object on first use). */
+  #value(key: string): unknown {
+    if (this.#local.has(key)) return this.#local.get(key);
+    const value = this.#decoded.get(key);
+    if (this.#ownDecoded || !isMutable(value)) return value;
+    let copy = copyValue(value);
     if (copy === CANNOT_COPY) copy = this.#decode(key, this.#stored.get(key)!);
-    this.#values.set(key, copy);
+    this.#local.set(key, copy);
     return copy;
   }
 
   /** Marks an object as handed out: save() will check it for changes made in place. */
   #handOut(key: string, value: object): void {
     if (this.#assigned.has(key) || this.#handedOut.has(key)) return;
-    const reference = this.#decoded?.get(key);
-    if (reference !== undefined && this.#stored.has(key) && this.#values.get(key) !== reference) {
-      // The store's decoded value is what was handed out a copy of: compare with it directly.
-      this.#handedOut.set(key, reference);
-      return;
+    if (!this.#ownDecoded && this.#isBase(key) && this.#patch?.has(key) !== true) {
+      const reference = this.#decoded.get(key);
+      // What was handed out is a copy of the store's decoded value: compare with that directly.
+      if (reference !== undefined && reference !== value) {
+        this.#handedOut.set(key, reference);
+        return;
+      }
     }
     const copy = copyValue(value);
     this.#handedOut.set(key, copy === CANNOT_COPY ? COMPARE_ENCODED : copy);
   }
 
   get(key: string): unknown {
-    const value = this.#materialize(key);
+    if (!this.#local.has(key) && !this.#isBase(key)) return undefined;
+    const value = this.#value(key);
     if (isMutable(value)) this.#handOut(key, value);
     return value;
   }
 
   set(key: string, value: unknown): void {
-    this.#values.set(key, value);
+    if (!this.#local.has(key) && !this.#stored.has(key)) this.#added++;
+    this.#removed.delete(key);
+    this.#local.set(key, value);
     this.#assigned.add(key);
     this.#handedOut.delete(key);
   }
 
   has(key: string): boolean {
-    return this.#values.has(key);
+    return this.#local.has(key) || this.#isBase(key);
   }
 
   remove(key: string): boolean {
+    const had = this.has(key);
+    if (this.#local.delete(key) && !this.#stored.has(key)) this.#added--;
+    if (this.#stored.has(key)) this.#removed.add(key);
     this.#assigned.delete(key);
     this.#handedOut.delete(key);
-    return this.#values.delete(key);
+    return had;
   }
 
   clear(): void {
-    this.#values.clear();
+    for (const key of this.#stored.keys()) this.#removed.add(key);
+    this.#local.clear();
+    this.#added = 0;
     this.#assigned.clear();
     this.#handedOut.clear();
   }
 
+  /** Present keys: the stored ones in their order, then the ones added here. */
+  *#keys(): IterableIterator<string> {
+    for (const key of this.#stored.keys()) if (!this.#removed.has(key)) yield key;
+    if (this.#added > 0) for (const key of this.#local.keys()) if (!this.#stored.has(key)) yield key;
+  }
+
   keys(): string[] {
-    return [...this.#values.keys()];
+    return [...this.#keys()];
   }
 
   get size(): number {
-    return this.#values.size;
+    return this.#stored.size - this.#removed.size + this.#added;
   }
 
   /** [key, value] pairs, every value handed out. */
   entries(): [string, unknown][] {
     const out: [string, unknown][] = [];
-    for (const key of this.#values.keys()) out.push([key, this.get(key)]);
+    for (const key of this.#keys()) out.push([key, this.get(key)]);
     return out;
-  }
-
-  /** Whether storage holds anything for this session as far as these values know. */
-  get storedKeys(): number {
-    return this.#stored.size;
   }
 
   /**
@@ -183,36 +227,35 @@ export class SessionValues {
   changes(all: boolean): PendingChanges {
     const set = new Map<string, Uint8Array>();
     const deleted: string[] = [];
-    for (const key of this.#stored.keys()) if (!this.#values.has(key)) deleted.push(key);
+    if (!all) for (const key of this.#removed) if (this.#current(key) !== undefined) deleted.push(key);
     const consider = (key: string): void => {
-      if (set.has(key) || !this.#values.has(key)) return;
-      const bytes = encode(key, this.#values.get(key));
-      const before = this.#stored.get(key);
+      if (set.has(key) || !this.has(key)) return;
+      const bytes = encode(key, this.#value(key));
+      const before = this.#current(key);
       if (all || before === undefined || !sameBytes(before, bytes)) set.set(key, bytes);
     };
     for (const key of this.#assigned) consider(key);
     for (const [key, before] of this.#handedOut) {
       if (this.#assigned.has(key)) continue;
-      if (before !== COMPARE_ENCODED && unchanged(this.#values.get(key), before)) continue;
+      if (before !== COMPARE_ENCODED && unchanged(this.#value(key), before)) continue;
       consider(key);
     }
     if (all) {
-      for (const key of this.#values.keys()) {
+      for (const key of this.#keys()) {
         if (set.has(key)) continue;
-        const bytes = this.#stored.get(key);
+        const bytes = this.#current(key);
         if (bytes !== undefined) set.set(key, bytes);
         else consider(key);
       }
     }
-    return all ? { set, deleted: [] } : { set, deleted };
+    return { set, deleted };
   }
 
   /** Bytes of the session as changes() would leave it stored (keys plus encoded values). */
   bytesAfter(changes: PendingChanges): number {
     let bytes = 0;
-    for (const key of this.#values.keys()) {
-      const encoded = changes.set.get(key) ?? this.#stored.get(key);
-      // A key neither stored nor in the changes is one whose encoding equals the stored one.
+    for (const key of this.#keys()) {
+      const encoded = changes.set.get(key) ?? this.#current(key);
       bytes += key.length + (encoded?.byteLength ?? 0);
     }
     return bytes;
@@ -220,23 +263,35 @@ export class SessionValues {
 
   /**
    * What save() wrote is now the stored state: `created` (a new storage)
-   * replaces it, else the changes are merged into it. Objects the
+   * replaces it, else the changes are patched over it. Objects the
    * application still holds are copied again, to see later changes.
    */
   committed(changes: PendingChanges, created: boolean): void {
-    const next = created ? new Map<string, Uint8Array>() : new Map(this.#stored);
-    for (const key of changes.deleted) next.delete(key);
-    for (const [key, bytes] of changes.set) next.set(key, bytes);
     const rehand = [...this.#assigned, ...changes.set.keys()];
     for (const key of rehand) {
-      this.#materialize(key);
-      this.#handedOut.delete(key);
+      if (this.has(key)) this.#local.set(key, this.#value(key));
     }
-    this.#stored = next;
-    this.#decoded = undefined;
+    if (created) {
+      // Every present value is in #local or #decoded; the base becomes exactly what was written.
+      const local = new Map<string, unknown>();
+      for (const key of changes.set.keys()) local.set(key, this.#value(key));
+      this.#stored = changes.set;
+      this.#patch = null;
+      this.#decoded = NO_VALUES;
+      this.#ownDecoded = true;
+      this.#local = local;
+      this.#removed.clear();
+      this.#added = 0;
+    } else {
+      this.#patch ??= new Map();
+      for (const key of changes.deleted) this.#patch.set(key, null);
+      for (const [key, bytes] of changes.set) this.#patch.set(key, bytes);
+    }
     this.#assigned.clear();
     for (const key of rehand) {
-      const value = this.#values.get(key);
+      this.#handedOut.delete(key);
+      if (!this.has(key)) continue;
+      const value = this.#value(key);
       if (isMutable(value)) this.#handOut(key, value);
     }
   }
@@ -253,31 +308,45 @@ export class SessionValues {
   refresh(stored: StoredSession): void {
     const local = this.changes(false);
     const removedHere = new Set(local.deleted);
+    for (const key of this.#removed) removedHere.add(key);
     const decoded = stored.decoded;
     const decoder = new SliceDecoder(msgpackCodec);
-    const next = new Map<string, unknown>();
+    const nextLocal = new Map<string, unknown>();
+    const nextDecoded = decoded === undefined ? new Map<string, unknown>() : null;
+    const nextRemoved = new Set<string>();
     for (const [key, bytes] of stored.data) {
-      if (removedHere.has(key) || local.set.has(key)) continue;
-      const before = this.#stored.get(key);
-      if (before !== undefined && this.#values.has(key) && sameBytes(before, bytes)) {
-        // Unchanged by anyone: the same object, still watched (or, not yet copied, copied from the new read).
-        const value = this.#values.get(key);
-        next.set(key, value !== NOT_COPIED || decoded?.has(key) ? value : this.#decodeWith(decoder, key, bytes));
+      if (removedHere.has(key)) {
+        nextRemoved.add(key);
+        continue;
+      }
+      if (local.set.has(key)) continue;
+      const before = this.#current(key);
+      if (before !== undefined && this.has(key) && sameBytes(before, bytes)) {
+        // Unchanged by anyone: keep the very object (it stays watched), unless it was never copied from the store's decoded map.
+        if (this.#local.has(key) || this.#ownDecoded) nextLocal.set(key, this.#value(key));
+        else if (decoded === undefined || !decoded.has(key)) nextLocal.set(key, this.#decodeWith(decoder, key, bytes));
         continue;
       }
       this.#handedOut.delete(key);
-      next.set(key, decoded?.has(key) ? NOT_COPIED : this.#decodeWith(decoder, key, bytes));
+      if (nextDecoded !== null) nextDecoded.set(key, this.#decodeWith(decoder, key, bytes));
+      else if (!decoded!.has(key)) nextLocal.set(key, this.#decodeWith(decoder, key, bytes));
     }
+    let added = 0;
     for (const key of local.set.keys()) {
-      next.set(key, this.#values.get(key));
+      nextLocal.set(key, this.#value(key));
+      if (!stored.data.has(key)) added++;
       this.#assigned.add(key);
       this.#handedOut.delete(key);
     }
-    for (const key of this.#handedOut.keys()) if (!next.has(key)) this.#handedOut.delete(key);
-    for (const key of this.#assigned) if (!next.has(key)) this.#assigned.delete(key);
-    this.#values = next;
     this.#stored = stored.data;
-    this.#decoded = decoded;
+    this.#patch = null;
+    this.#decoded = nextDecoded ?? decoded!;
+    this.#ownDecoded = nextDecoded !== null;
+    this.#local = nextLocal;
+    this.#removed = nextRemoved;
+    this.#added = added;
+    for (const key of this.#handedOut.keys()) if (!this.has(key)) this.#handedOut.delete(key);
+    for (const key of this.#assigned) if (!this.has(key)) this.#assigned.delete(key);
   }
 }
 
