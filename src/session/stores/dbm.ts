@@ -13,6 +13,7 @@ import nodePath from 'node:path';
 import { Dbm } from '../../dbm/index.js';
 import type { NamespaceManager, SessionChanges, StoreOptions, StoredSession, WriteResult } from '../namespace.js';
 import { isValidId } from '../ids.js';
+import { walkSessionFiles } from './dbm-files.js';
 
 type SessionDbm = Dbm<unknown, string>;
 
@@ -214,6 +215,16 @@ export class DbmNamespace implements NamespaceManager {
 
   async close(): Promise<void> {
     await this.unlock();
+  }
+
+  /** Every id with a session file under options.dataDir (a streamed walk, see dbm-files.ts). */
+  static async *ids(options: StoreOptions): AsyncIterable<string> {
+    for await (const { id } of walkSessionFiles(options.dataDir)) yield id;
+  }
+
+  /** Removes every session file under options.dataDir, each through its DbmNamespace's remove(). */
+  static async clear(options: StoreOptions): Promise<void> {
+    for await (const { id } of walkSessionFiles(options.dataDir)) await new DbmNamespace(id, options).remove();
   }
 }
 
