@@ -218,7 +218,7 @@ export class WasmSessionStore extends Base {
    * session, a set() outside a request): creates the record, or replaces
    * what is stored. A session that has expired is removed, not stored.
    */
-  set(sid: string, session: StoredExpressSession, callback?: Callback<void>): Promise<void | undefined> {
+  set(sid: string, session: StoredExpressSession, callback?: Callback<void>): Promise<void> {
     return finish(this.#set(sid, session), callback, false);
   }
 
@@ -294,7 +294,7 @@ export class WasmSessionStore extends Base {
   }
 
   /** Removes the session stored under `sid` (no error when there is none). */
-  destroy(sid: string, callback?: Callback<void>): Promise<void | undefined> {
+  destroy(sid: string, callback?: Callback<void>): Promise<void> {
     return finish(this.#destroy(sid), callback, false);
   }
 
@@ -308,7 +308,7 @@ export class WasmSessionStore extends Base {
    * Stores the session's new expiry (its cookie) and access time, without
    * rewriting its data; nothing when it is no longer stored.
    */
-  touch(sid: string, session: StoredExpressSession, callback?: Callback<void>): Promise<void | undefined> {
+  touch(sid: string, session: StoredExpressSession, callback?: Callback<void>): Promise<void> {
     return finish(this.#touch(sid, session), callback, false);
   }
 
@@ -373,7 +373,7 @@ export class WasmSessionStore extends Base {
   }
 
   /** Removes every session of the store (everything stored in its configuration: give it a dataDir of its own). */
-  clear(callback?: Callback<void>): Promise<void | undefined> {
+  clear(callback?: Callback<void>): Promise<void> {
     return finish(this.#clear(), callback, false);
   }
 
