@@ -253,8 +253,8 @@ export class WasmSessionStore extends Base {
     await this.#replace(target.ns, target.sidJson, record, now);
   }
 
-  /** Writes what differs from the baseline into the session it read; 'gone' (destroyed meanwhile) writes nothing. */
-  async #update(baseline: Baseline, record: ReadonlyMap<string, Uint8Array>, now: number, whole: boolean): Promise<void> {
+  /** Writes what differs from the baseline into the session it read; false when it was gone (destroyed meanwhile): nothing written. */
+  async #update(baseline: Baseline, record: ReadonlyMap<string, Uint8Array>, now: number, whole: boolean): Promise<boolean> {
     const set = new Map<string, Uint8Array>();
     for (const [key, value] of record) {
       const before = baseline.data.get(key);
@@ -267,25 +267,31 @@ export class WasmSessionStore extends Base {
       set.size === 0 && deleted.length === 0 && typeof ns.touch === 'function'
         ? await ns.touch(now)
         : await ns.save({ mode: 'update', set, delete: deleted, created: baseline.created, accessed: now });
-    if (result === 'gone') return;
+    if (result === 'gone') return false;
     const next = new Map(baseline.data);
     for (const key of deleted) next.delete(key);
     for (const [key, value] of set) next.set(key, value);
     baseline.data = next;
+    return true;
   }
 
-  /** Create the record, or (something is stored) make the stored one equal to it. */
+  /**
+   * Create the record, or make what is stored equal to it: read, then an
+   * exclusive create when nothing is stored, else an update of what was
+   * read that also deletes the keys the record lacks; again when another
+   * request got in between.
+   */
   async #replace(ns: NamespaceManager, sidJson: string, record: Map<string, Uint8Array>, now: number): Promise<void> {
     try {
       for (let attempt = 0; attempt < 8; attempt++) {
-        if ((await ns.save({ mode: 'create', set: record, delete: [], created: now, accessed: now })) !== 'exists') return;
         const stored = await this.#read(ns);
-        if (stored === null) continue; // removed meanwhile: create it
+        if (stored === null) {
+          if ((await ns.save({ mode: 'create', set: record, delete: [], created: now, accessed: now })) !== 'exists') return;
+          continue;
+        }
         const same = decodeMeta(stored.data.get(META))?.sidJson === sidJson;
         const baseline: Baseline = { sidJson, ns, data: stored.data, created: same ? stored.created : now };
-        const before = baseline.data;
-        await this.#update(baseline, record, now, true);
-        if (baseline.data !== before) return;
+        if (await this.#update(baseline, record, now, true)) return;
       }
       throw new Error('wasm-session: WasmSessionStore.set(): the session kept changing under the replace; nothing was written');
     } finally {
