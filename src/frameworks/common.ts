@@ -33,6 +33,18 @@ export interface FrameworkOptions<Req = IncomingMessage> extends SessionOptions 
   proxy?: boolean;
 }
 
+/**
+ * Myghty's configuration as getSession() takes it: `session_`-prefixed
+ * snake_case names (session_data_dir, session_secret, ..., and
+ * session_lock, session_auto_save, session_proxy), a general `data_dir`,
+ * `use_session` (which must be true: it is what the middleware does).
+ */
+export interface MyghtyConfig {
+  [name: `session_${string}`]: unknown;
+  data_dir?: string;
+  use_session?: true;
+}
+
 /** The framework options, validated and split. */
 export interface ResolvedFrameworkOptions<Req> {
   /** One frozen object for every request (the Session reuses its validated form). */

@@ -27,19 +27,34 @@ import { storeFor } from '../session/session.js';
 
 const require = createRequire(import.meta.url);
 
-/** A session as express-session (or @fastify/session) hands it to a store: its data and usually a `cookie`. */
-export interface StoredExpressSession {
-  cookie?: { expires?: string | number | Date | null; originalMaxAge?: number | null; [key: string]: unknown };
-  [key: string]: unknown;
-}
+/**
+ * A session as express-session (or @fastify/session) hands it to a store:
+ * an object of its data and usually a `cookie` (whose `expires`, an ISO
+ * string, a Date or ms, is the session's expiry). Typed `object` so that
+ * express-session's SessionData and Session fit.
+ */
+export type StoredExpressSession = object;
+
+/**
+ * A session as get() and all() give it back: typed `any`, as express-session's
+ * own Store does, so that the store fits its type (SessionData) where
+ * @types/express-session is installed.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: express-session's SessionData, whose types are optional
+export type LoadedExpressSession = any;
 
 /** The options: where and how to store, as for a Session (type, dataDir, namespaceClass, namespaceOptions, memory, sync, lockTimeout, ...). */
 export type WasmSessionStoreOptions = SessionOptions;
 
 type Callback<T> = (err: unknown, value?: T) => void;
 
+/** What express-session's Store gives its subclasses (typed loosely: @types/express-session is optional). */
 interface StoreBase extends EventEmitter {
-  createSession(req: unknown, sess: unknown): unknown;
+  regenerate(req: unknown, callback: (err?: unknown) => unknown): void;
+  // biome-ignore lint/suspicious/noExplicitAny: what express-session's createSession() returns
+  load(sid: string, callback: (err: unknown, session?: any) => unknown): void;
+  // biome-ignore lint/suspicious/noExplicitAny: express-session's Session & SessionData, whose types are optional
+  createSession(req: any, sess: any): any;
 }
 type StoreBaseClass = new () => StoreBase;
 
@@ -54,7 +69,9 @@ function loadStoreBase(): StoreBaseClass {
         super();
         throw new Error('wasm-session: WasmSessionStore needs the express-session package (npm install express-session)');
       }
-      createSession(): unknown {
+      regenerate(): void {}
+      load(): void {}
+      createSession(): undefined {
         return undefined;
       }
     };
@@ -188,11 +205,11 @@ export class WasmSessionStore extends Base {
   // ---- the express-session Store API ----
 
   /** The session stored under `sid`, or null (nothing stored, or expired: then it is removed). */
-  get(sid: string, callback?: Callback<StoredExpressSession | null>): Promise<StoredExpressSession | null | undefined> {
+  get(sid: string, callback?: Callback<LoadedExpressSession | null>): Promise<LoadedExpressSession | null | undefined> {
     return finish(this.#get(sid), callback, true);
   }
 
-  async #get(sid: string): Promise<StoredExpressSession | null> {
+  async #get(sid: string): Promise<Record<string, unknown> | null> {
     const { ns, sidJson } = this.#instance(sid);
     try {
       const stored = await this.#read(ns);
@@ -320,7 +337,8 @@ export class WasmSessionStore extends Base {
 
   async #touch(sid: string, session: StoredExpressSession): Promise<void> {
     const target = this.#instance(sid);
-    const cookie = session !== null && typeof session === 'object' && session.cookie !== undefined ? JSON.parse(JSON.stringify(session.cookie)) : undefined;
+    const given = session !== null && typeof session === 'object' ? (session as { cookie?: unknown }).cookie : undefined;
+    const cookie = given !== undefined ? JSON.parse(JSON.stringify(given)) : undefined;
     const now = this.#options.now();
     let baseline = this.#baselines.get(session);
     if (baseline !== undefined && baseline.sidJson !== target.sidJson) baseline = undefined;
@@ -340,12 +358,12 @@ export class WasmSessionStore extends Base {
   }
 
   /** Every live session, as an object keyed by sid (express-session's MemoryStore's form). */
-  all(callback?: Callback<Record<string, StoredExpressSession>>): Promise<Record<string, StoredExpressSession> | undefined> {
+  all(callback?: Callback<Record<string, LoadedExpressSession>>): Promise<Record<string, LoadedExpressSession> | undefined> {
     return finish(this.#all(), callback, true);
   }
 
-  async #all(): Promise<Record<string, StoredExpressSession>> {
-    const out: Record<string, StoredExpressSession> = {};
+  async #all(): Promise<Record<string, Record<string, unknown>>> {
+    const out: Record<string, Record<string, unknown>> = {};
     await this.#each((sid, stored) => {
       Object.defineProperty(out, sid, { value: decodeSession(stored.data), enumerable: true, writable: true, configurable: true });
     });
@@ -434,7 +452,8 @@ export class WasmSessionStore extends Base {
    * reload()): the session object it makes is remembered with what was
    * loaded, so its set() and touch() are updates of exactly that.
    */
-  override createSession(req: unknown, sess: unknown): unknown {
+  // biome-ignore lint/suspicious/noExplicitAny: express-session's Session & SessionData, whose types are optional
+  override createSession(req: any, sess: any): any {
     const baseline = sess !== null && typeof sess === 'object' ? this.#loaded.get(sess) : undefined;
     const session = super.createSession(req, sess);
     if (baseline !== undefined && session !== null && typeof session === 'object') this.#baselines.set(session, baseline);
@@ -443,8 +462,8 @@ export class WasmSessionStore extends Base {
 }
 
 /** The session object of a stored record: every session key, decoded. */
-function decodeSession(data: ReadonlyMap<string, Uint8Array>): StoredExpressSession {
-  const session: StoredExpressSession = {};
+function decodeSession(data: ReadonlyMap<string, Uint8Array>): Record<string, unknown> {
+  const session: Record<string, unknown> = {};
   const decoder = new SliceDecoder(msgpackCodec);
   for (const [stored, bytes] of data) {
     const key = sessionKey(stored);

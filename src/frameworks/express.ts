@@ -11,9 +11,17 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Session } from '../session/session.js';
-import { pathMatches, pathOf, resolveFrameworkOptions, sessionRequest, type FrameworkOptions, type ResolvedFrameworkOptions } from './common.js';
+import {
+  pathMatches,
+  pathOf,
+  resolveFrameworkOptions,
+  sessionRequest,
+  type FrameworkOptions,
+  type MyghtyConfig,
+  type ResolvedFrameworkOptions,
+} from './common.js';
 
-export type { FrameworkOptions } from './common.js';
+export type { FrameworkOptions, MyghtyConfig } from './common.js';
 
 declare global {
   namespace Express {
@@ -43,7 +51,9 @@ const COOKIE_METHODS = ['save', 'regenerateId', 'invalidate', 'delete'] as const
  * `session_lock`, `session_auto_save`, `session_proxy`, `use_session`) is
  * accepted as by getSession().
  */
-export function sessionMiddleware(options?: SessionMiddlewareOptions | Record<string, unknown>): SessionMiddleware {
+export function sessionMiddleware(options?: SessionMiddlewareOptions): SessionMiddleware;
+export function sessionMiddleware(config: MyghtyConfig): SessionMiddleware;
+export function sessionMiddleware(options?: SessionMiddlewareOptions | MyghtyConfig): SessionMiddleware {
   const resolved = resolveFrameworkOptions<IncomingMessage>(options, 'sessionMiddleware');
   return function wasmSession(req, res, next) {
     const request = req as IncomingMessage & { session?: unknown; originalUrl?: string; secure?: unknown };

@@ -13,7 +13,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Session, type SessionResponse } from '../session/session.js';
-import { pathMatches, pathOf, resolveFrameworkOptions, sessionRequest, type FrameworkOptions } from './common.js';
+import { pathMatches, pathOf, resolveFrameworkOptions, sessionRequest, type FrameworkOptions, type MyghtyConfig } from './common.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,8 +22,8 @@ declare module 'fastify' {
   }
 }
 
-/** Options of the plugin: every Session option, plus lock, autoSave and proxy. */
-export type FastifySessionOptions = FrameworkOptions<FastifyRequest>;
+/** Options of the plugin: every Session option, plus lock, autoSave and proxy (or Myghty's session_ config). */
+export type FastifySessionOptions = FrameworkOptions<FastifyRequest> | MyghtyConfig;
 
 /** What the plugin keeps for a request. */
 interface RequestState {
