@@ -108,14 +108,17 @@ export const msgpackCodec: ValueCodec & { readonly name: 'msgpack' } = {
 export class SliceDecoder {
   #arrayBuffer: ArrayBufferLike | null = null;
   #whole: Buffer | null = null;
+  readonly #codec: ValueCodec;
 
-  constructor(private readonly codec: ValueCodec) {}
+  constructor(codec: ValueCodec) {
+    this.#codec = codec;
+  }
 
   decode(bytes: Uint8Array): unknown {
     if (bytes.buffer !== this.#arrayBuffer) {
       this.#arrayBuffer = bytes.buffer;
       this.#whole = Buffer.from(bytes.buffer);
     }
-    return this.codec.decodeRange(this.#whole!, bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    return this.#codec.decodeRange(this.#whole!, bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   }
 }

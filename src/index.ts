@@ -17,6 +17,7 @@ export {
   MemoryNamespace,
   SessionError,
   SessionCorruptError,
+  UnsafeDataDirError,
   generateId,
   isValidId,
 } from './session/index.js';

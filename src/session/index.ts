@@ -4,9 +4,9 @@ export type { SessionRequest, SessionResponse, SessionData, SessionValue, Sessio
 export type { SessionOptions, NormalizedSessionOptions, SessionType, SameSite } from './options.js';
 export { DEFAULT_KEY, DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_SESSION_BYTES } from './options.js';
 export type { NamespaceManager, NamespaceClass, StoredSession, SessionChanges, StoreOptions, WriteResult } from './namespace.js';
-export { DbmNamespace } from './stores/dbm.js';
+export { DbmNamespace, maxSessionFileBytes } from './stores/dbm.js';
 export type { SessionFile } from './stores/dbm.js';
 export { MemoryNamespace } from './stores/memory.js';
-export { SessionError, SessionCorruptError, LockTimeoutError } from './errors.js';
+export { SessionError, SessionCorruptError, UnsafeDataDirError, LockTimeoutError } from './errors.js';
 export type { SessionErrorCode } from './errors.js';
 export { generateId, isValidId } from './ids.js';

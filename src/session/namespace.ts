@@ -37,6 +37,14 @@ export interface StoredSession {
    * unsaved changes only if the session it re-reads is the same creation.
    */
   generation?: string | number;
+  /**
+   * OPTIONAL. The values already decoded, for stores that keep them so (the
+   * memory store), for some or all keys of `data`. The Session never
+   * mutates them or hands them out: the application gets copies, so a store
+   * may share one map between requests. Keys missing here are decoded from
+   * `data`.
+   */
+  decoded?: ReadonlyMap<string, unknown>;
 }
 
 /** What save() must apply, in one atomic step. */

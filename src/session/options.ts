@@ -43,6 +43,14 @@ export interface SessionOptions {
   timeout?: number;
   /** Absolute lifetime in seconds since creation: an older session is invalidated on load. */
   maxLifetime?: number;
+  /**
+   * The touch interval, in seconds: a request that changes nothing records
+   * its access only when the stored access time is at least this old
+   * (connect-mongo's touchAfter). Default: 60, or a tenth of `timeout` when
+   * that is less; 0 records every access. `timeout` then acts up to this
+   * much early.
+   */
+  touchAfter?: number;
   /** true (default): no Expires; false: far future; seconds from now (refreshed on every save); or a Date. */
   cookieExpires?: boolean | number | Date;
   /** Cookie Path (default '/'). */
@@ -84,6 +92,7 @@ export interface NormalizedSessionOptions {
   readonly signer: IdSigner | null;
   readonly timeout: number | null;
   readonly maxLifetime: number | null;
+  readonly touchAfter: number;
   readonly cookieExpires: boolean | number | Date;
   readonly path: string;
   readonly domain: string | undefined;
@@ -102,6 +111,13 @@ export interface NormalizedSessionOptions {
 
 export const DEFAULT_KEY = 'myghty_session_id';
 export const DEFAULT_LOCK_TIMEOUT = 10_000;
+/**
+ * The default touch interval, in seconds (capped at a tenth of `timeout`):
+ * an active user's session is written at most once a minute by requests
+ * that only read it, instead of on every request, and an idle timeout of
+ * 30 minutes still holds to within 3 minutes.
+ */
+export const DEFAULT_TOUCH_AFTER = 60;
 /** 1 MiB: far above any ordinary session (a cookie-based one is limited to 4 KiB), far below what stalls the event loop. */
 export const DEFAULT_MAX_SESSION_BYTES = 1024 * 1024;
 
@@ -118,6 +134,7 @@ const KNOWN = new Set<string>([
   'secret',
   'timeout',
   'maxLifetime',
+  'touchAfter',
   'cookieExpires',
   'path',
   'domain',
@@ -269,6 +286,12 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
 
   const timeout = optionalSeconds(o, 'timeout');
   const maxLifetime = optionalSeconds(o, 'maxLifetime');
+  const touchAfter = o.touchAfter ?? Math.min(DEFAULT_TOUCH_AFTER, timeout === null ? DEFAULT_TOUCH_AFTER : timeout / 10);
+  if (typeof touchAfter !== 'number') fail('touchAfter', 'a number of seconds', touchAfter);
+  if (!(touchAfter >= 0) || !Number.isFinite(touchAfter)) fail('touchAfter', 'a finite number of seconds >= 0', touchAfter, RangeError);
+  if (timeout !== null && touchAfter > timeout) {
+    throw new RangeError(`wasm-session: option touchAfter (${touchAfter} s) must not exceed timeout (${timeout} s): sessions would time out while in use`);
+  }
 
   const cookieExpires = o.cookieExpires instanceof Date ? new Date(o.cookieExpires.getTime()) : (o.cookieExpires ?? true);
   if (typeof cookieExpires === 'number') {
@@ -341,6 +364,7 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
     signer,
     timeout,
     maxLifetime,
+    touchAfter,
     cookieExpires,
     path,
     domain,
