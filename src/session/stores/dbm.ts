@@ -36,9 +36,21 @@ import type { NamespaceManager, SessionChanges, StoreOptions, StoredSession, Wri
 import { UnsafeDataDirError } from '../errors.js';
 import { DEFAULT_MAX_SESSION_BYTES } from '../options.js';
 import { isValidId } from '../ids.js';
+import type { DbmModuleHandle, DbmModuleOpenOptions } from '../dbm-module.js';
 import { walkSessionFiles } from './dbm-files.js';
 
 type SessionDbm = Dbm<unknown, string>;
+
+/**
+ * Opens a session file with the configured engine (option dbmModule, see
+ * ../dbm-module.ts), or the built-in one. The store uses only what that
+ * interface names, so another engine's handle stands in for a Dbm.
+ */
+function openDbm(options: StoreOptions, path: string, open: DbmModuleOpenOptions): Promise<SessionDbm> {
+  const engine = options.dbmModule;
+  if (engine === null || engine === undefined) return Dbm.open<unknown, string>(path, open);
+  return engine.open(path, open) as Promise<DbmModuleHandle> as unknown as Promise<SessionDbm>;
+}
 
 /** Why no file could be used: nothing at the path, an empty file (nothing stored), or unlinked while we waited for its lock. */
 type Absent = 'missing' | 'empty' | 'vanished';
@@ -268,7 +280,7 @@ export class DbmNamespace implements NamespaceManager {
   /** Opens the session file (never creating it) under its lock, or tells why there is none. */
   async #open(use: 'read' | 'write', lockTimeout = this.#options.lockTimeout): Promise<SessionDbm | Absent> {
     try {
-      return await Dbm.open<unknown, string>(this.file.path, {
+      return await openDbm(this.#options, this.file.path, {
         flag: use === 'read' ? 'r' : 'w',
         noFollow: true,
         lockTimeout,
@@ -400,7 +412,7 @@ export class DbmNamespace implements NamespaceManager {
     for (let attempt = 0; db === undefined; attempt++) {
       try {
         for (const shard of this.#shards) verifyShard(shard);
-        db = await Dbm.open<unknown, string>(this.file.path, {
+        db = await openDbm(this.#options, this.file.path, {
           flag: 'c',
           exclusive: true,
           noFollow: true,
