@@ -39,11 +39,6 @@ export type SessionMiddlewareOptions = FrameworkOptions<IncomingMessage>;
 export type SessionMiddleware = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
 
 type Held = [fn: (...args: unknown[]) => unknown, self: unknown, args: unknown[]];
-type Writer = 'writeHead' | 'write' | 'end' | 'flushHeaders';
-const WRITERS: readonly Writer[] = ['writeHead', 'write', 'end', 'flushHeaders'];
-
-/** Session methods whose promise may send a cookie: a response waits for those still running. */
-const COOKIE_METHODS = ['save', 'regenerateId', 'invalidate', 'delete'] as const;
 
 /**
  * The session middleware: `app.use(sessionMiddleware({ dataDir: './sessions', secret }))`.
@@ -75,23 +70,29 @@ async function open(
   next: ((err?: unknown) => void) | undefined,
 ): Promise<void> {
   const lock = options.lock(req);
-  const session = await Session.open(sessionRequest(req, options, typeof req.secure === 'boolean' ? req.secure : undefined), res, options.session);
-  const pending = trackCookieWork(session);
+  const session = new FrameworkSession(sessionRequest(req, options, typeof req.secure === 'boolean' ? req.secure : undefined), res, options.session);
+  await session.load();
   if (lock) await session.lock();
   req.session = session;
-  holdHeaders(
-    res,
-    async () => {
+  hold(res, {
+    state: OPEN,
+    held: [],
+    writeHead: res.writeHead,
+    write: res.write,
+    end: res.end,
+    flushHeaders: res.flushHeaders,
+    async before() {
       try {
         // The application's own cookie-sending calls that are still running, then ours.
+        const { pending } = session;
         while (pending.size > 0) await Promise.allSettled([...pending]);
         if (options.autoSave) await session.save();
       } finally {
         if (lock) await session.unlock();
       }
     },
-    (err) => fail(res, next, err),
-  );
+    failed: (err) => fail(res, next, err),
+  });
   next?.();
 }
 
@@ -105,25 +106,57 @@ function fail(res: ServerResponse, next: ((err?: unknown) => void) | undefined, 
   res.end();
 }
 
-/** Remembers the promises of the session's cookie-sending methods while they run. */
-function trackCookieWork(session: Session): Set<Promise<unknown>> {
-  const pending = new Set<Promise<unknown>>();
-  for (const name of COOKIE_METHODS) {
-    const method = session[name] as (...args: unknown[]) => Promise<unknown>;
-    Object.defineProperty(session, name, {
-      configurable: true,
-      writable: true,
-      value(this: Session, ...args: unknown[]) {
-        const promise = method.apply(this, args);
-        pending.add(promise);
-        const settle = () => pending.delete(promise);
-        promise.then(settle, settle);
-        return promise;
-      },
-    });
+/**
+ * The Session the middleware opens: the same, plus the promises of its
+ * cookie-sending methods while they run, so that the response waits for
+ * one the application started without awaiting it.
+ */
+class FrameworkSession extends Session {
+  readonly pending = new Set<Promise<unknown>>();
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    const { pending } = this;
+    pending.add(promise);
+    const settle = () => pending.delete(promise);
+    promise.then(settle, settle);
+    return promise;
   }
-  return pending;
+
+  override save(): Promise<boolean> {
+    return this.#track(super.save());
+  }
+
+  override regenerateId(): Promise<void> {
+    return this.#track(super.regenerateId());
+  }
+
+  override invalidate(): Promise<void> {
+    return this.#track(super.invalidate());
+  }
+
+  override delete(): Promise<void> {
+    return this.#track(super.delete());
+  }
 }
+
+/** A held response: its state, the calls held, the methods wrapped, and what to wait for. */
+interface Hold {
+  state: number;
+  readonly held: Held[];
+  readonly writeHead: (...args: never[]) => unknown;
+  readonly write: (...args: never[]) => unknown;
+  readonly end: (...args: never[]) => unknown;
+  readonly flushHeaders: (...args: never[]) => unknown;
+  before(): Promise<void>;
+  failed(err: unknown): void;
+}
+
+const OPEN = 0;
+const HOLDING = 1;
+const THROUGH = 2;
+const HOLD = Symbol('wasm-session hold');
+
+type HeldResponse = ServerResponse & { [HOLD]: Hold };
 
 /**
  * Holds the response's first header-writing call, and every call after it,
@@ -132,33 +165,63 @@ function trackCookieWork(session: Session): Set<Promise<unknown>> {
  * the headers still unsent). The wrappers pass straight through after that,
  * and stay (replacing them back would undo wrappers installed after ours).
  * The Session's own wrapper of res.end (storing the access time) is inside
- * ours: after a save it has nothing left to store.
+ * ours: after a save it has nothing left to store. The wrappers are the
+ * same four functions for every response; each response carries its state.
  */
-function holdHeaders(res: ServerResponse, before: () => Promise<void>, failed: (err: unknown) => void): void {
-  const target = res as unknown as Record<Writer, (...args: unknown[]) => unknown>;
-  let state: 'open' | 'holding' | 'through' = 'open';
-  const held: Held[] = [];
-  const release = () => {
-    state = 'through';
-    for (const [fn, self, args] of held.splice(0)) fn.apply(self, args);
-  };
-  const drop = (err: unknown) => {
-    state = 'through';
-    held.length = 0;
-    failed(err);
-  };
-  for (const name of WRITERS) {
-    const original = target[name];
-    if (typeof original !== 'function') continue;
-    target[name] = function (this: unknown, ...args: unknown[]) {
-      if (state === 'through') return original.apply(this, args);
-      held.push([original, this, args]);
-      if (state === 'open') {
-        state = 'holding';
-        before().then(release, drop);
-      }
-      // What node returns: write() true (the chunk is taken), the others the response.
-      return name === 'write' ? true : name === 'flushHeaders' ? undefined : this;
-    };
+function hold(res: ServerResponse, state: Hold): void {
+  const target = res as HeldResponse;
+  target[HOLD] = state;
+  target.writeHead = heldWriteHead as never;
+  target.write = heldWrite as never;
+  target.end = heldEnd as never;
+  if (typeof state.flushHeaders === 'function') target.flushHeaders = heldFlushHeaders;
+}
+
+function release(h: Hold): void {
+  h.state = THROUGH;
+  for (const [fn, self, args] of h.held.splice(0)) fn.apply(self, args);
+}
+
+function take(res: HeldResponse, h: Hold, fn: (...args: never[]) => unknown, args: unknown[]): void {
+  h.held.push([fn as (...args: unknown[]) => unknown, res, args]);
+  if (h.state !== OPEN) return;
+  h.state = HOLDING;
+  h.before().then(
+    () => release(h),
+    (err: unknown) => {
+      h.state = THROUGH;
+      h.held.length = 0;
+      h.failed(err);
+    },
+  );
+}
+
+function heldWriteHead(this: HeldResponse, ...args: unknown[]): unknown {
+  const h = this[HOLD];
+  if (h.state === THROUGH) return (h.writeHead as (...a: unknown[]) => unknown).apply(this, args);
+  take(this, h, h.writeHead, args);
+  return this;
+}
+
+function heldWrite(this: HeldResponse, ...args: unknown[]): unknown {
+  const h = this[HOLD];
+  if (h.state === THROUGH) return (h.write as (...a: unknown[]) => unknown).apply(this, args);
+  take(this, h, h.write, args);
+  return true; // the chunk is taken, as node says while it buffers
+}
+
+function heldEnd(this: HeldResponse, ...args: unknown[]): unknown {
+  const h = this[HOLD];
+  if (h.state === THROUGH) return (h.end as (...a: unknown[]) => unknown).apply(this, args);
+  take(this, h, h.end, args);
+  return this;
+}
+
+function heldFlushHeaders(this: HeldResponse): void {
+  const h = this[HOLD];
+  if (h.state === THROUGH) {
+    (h.flushHeaders as () => void).call(this);
+    return;
   }
+  take(this, h, h.flushHeaders, []);
 }
