@@ -160,6 +160,60 @@ for (const [storeName, make] of STORES) {
   });
 }
 
+for (const [storeName, make] of STORES) {
+  describe(`re-reads merge (${storeName} store): lock() and regenerateId()`, () => {
+    let env;
+    beforeEach(() => {
+      env = make();
+    });
+    afterEach(() => env.cleanup());
+    async function stored() {
+      const res = fakeRes();
+      const s = await Session.open({ headers: {} }, res, env.options);
+      s.set('user', { name: 'ann' });
+      s.set('cart', ['apple']);
+      await s.save();
+      return res.headers['set-cookie'][0].split(';')[0];
+    }
+    const open = (cookie) => Session.open({ headers: { cookie } }, fakeRes(), env.options);
+
+    it('lock() takes what another request saved meanwhile, keeps local changes on top, and keeps the objects it handed out for untouched keys', async () => {
+      const cookie = await stored();
+      const a = await open(cookie);
+      const cart = a.get('cart');
+      a.set('note', 'local');
+      const b = await open(cookie);
+      b.get('user').name = 'bob';
+      await b.save();
+      await a.lock();
+      assert.deepEqual(a.get('user'), { name: 'bob' }, "the other request's change");
+      assert.equal(a.get('cart'), cart, 'the same object as before lock()');
+      assert.equal(a.get('note'), 'local');
+      cart.push('pear');
+      await a.save();
+      await a.unlock();
+      const after = await open(cookie);
+      assert.deepEqual(after.get('cart'), ['apple', 'pear']);
+      assert.deepEqual(after.get('user'), { name: 'bob' });
+      assert.equal(after.get('note'), 'local');
+    });
+
+    it('regenerateId() moves what other requests saved since this one loaded, under its own changes', async () => {
+      const cookie = await stored();
+      const login = await open(cookie);
+      const b = await open(cookie);
+      b.get('cart').push('pear');
+      await b.save();
+      login.set('user', { name: 'ann', loggedIn: true });
+      await login.regenerateId();
+      const moved = await Session.open({ headers: { cookie: `${env.options.key ?? 'myghty_session_id'}=${login.id}` } }, fakeRes(), env.options);
+      assert.deepEqual(moved.get('cart'), ['apple', 'pear']);
+      assert.deepEqual(moved.get('user'), { name: 'ann', loggedIn: true });
+      assert.equal((await open(cookie)).isNew, true, 'the old id is dead');
+    });
+  });
+}
+
 describe('copyValue and sameValue', () => {
   it('copies every codec type deeply and compares equal to the original; a change anywhere compares unequal', () => {
     for (const [what, value, change] of CASES) {

@@ -230,6 +230,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   readonly #lock: FileLock;
   readonly #pager: Pager;
   readonly #opts: ValidOptions;
+  #lockTimeout: number;
   #codec!: ValueCodec;
   #meta: number;
   #state: MetaState;
@@ -255,6 +256,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     this.#io = opts.io;
     this.#fd = fd;
     this.#opts = opts;
+    this.#lockTimeout = opts.lockTimeout;
     // The lock open() took: its holding state (and burst clock) carry over.
     this.#lock = lock;
     this.#pager = new Pager(opts.io, fd, path, pageSize, opts.cacheSize);
@@ -470,7 +472,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     if (this.#owesGap()) await this.#lock.yieldToOthers();
     this.#checkOpen();
     if (this.#lock.held !== null) return;
-    if (!this.#lock.tryAcquire('shared')) await this.#lock.acquire('shared', this.#opts.lockTimeout);
+    if (!this.#lock.tryAcquire('shared')) await this.#lock.acquire('shared', this.#lockTimeout);
     this.#afterLock();
   }
 
@@ -486,7 +488,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     this.#checkOpen();
     if (this.#lock.held === 'shared') this.#lock.release();
     if (this.#lock.held === 'exclusive') return;
-    if (!this.#lock.tryAcquire('exclusive')) await this.#lock.acquire('exclusive', this.#opts.lockTimeout);
+    if (!this.#lock.tryAcquire('exclusive')) await this.#lock.acquire('exclusive', this.#lockTimeout);
     this.#afterLock();
   }
 
@@ -615,6 +617,24 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     return statOf(this.#io, this.#fd);
   }
 
+  /** Milliseconds this handle's operations wait for a lock (the `lockTimeout` option, changeable for a handle kept open across requests). */
+  get lockTimeout(): number {
+    return this.#lockTimeout;
+  }
+
+  set lockTimeout(ms: number) {
+    if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) {
+      throw new RangeError(`wasm-session dbm: lockTimeout must be a finite number of milliseconds >= 0, got ${ms}`);
+    }
+    this.#lockTimeout = ms;
+  }
+
+  /** fchmod of the open descriptor (the session store fixes a session file's mode without going through its path). */
+  chmod(mode: number): void {
+    this.#checkOpen();
+    fs.fchmodSync(this.#fd, mode);
+  }
+
   /** Created/accessed times of the current snapshot. */
   get times(): DbmTimes {
     return { created: this.#state.created, accessed: this.#state.accessed };
@@ -666,7 +686,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   async #write<R>(fn: (txn: Txn) => R | Promise<R>): Promise<R> {
     this.#checkOpen();
     if (this.readOnly) throw new DbmReadOnlyError(this.path);
-    const wait = this.#writes.acquire(this.#opts.lockTimeout, () => new LockTimeoutError(this.path, 'exclusive', this.#opts.lockTimeout));
+    const wait = this.#writes.acquire(this.#lockTimeout, () => new LockTimeoutError(this.path, 'exclusive', this.#lockTimeout));
     if (wait) await wait;
     // Leave others their gap now: from here on this write counts as a hold.
     if (this.#owesGap()) await this.#lock.yieldToOthers().catch(() => {});

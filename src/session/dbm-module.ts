@@ -57,8 +57,16 @@ export interface DbmModuleHandle {
   lock(): Promise<void>;
   unlock(): Promise<void>;
   close(): Promise<void>;
-  /** fstat() of the open descriptor (dev, ino and nlink are used). */
-  fstat(): { readonly dev: number | bigint; readonly ino: number | bigint; readonly nlink: number | bigint };
+  /** fstat() of the open descriptor (dev, ino, nlink, uid, mode and size are used). */
+  fstat(): import('node:fs').Stats;
+  /** fchmod() of the open descriptor. */
+  chmod(mode: number): void;
+  /** close() was called. */
+  readonly closed: boolean;
+  /** Between lock() and unlock(). */
+  readonly locked: boolean;
+  /** ms its waits for a lock take at most (the store sets it when it reuses an idle handle). */
+  lockTimeout: number;
   /** Differs between two creations of a file at one path, the same for the life of one file. */
   readonly seed: string | number;
 }

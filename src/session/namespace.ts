@@ -100,6 +100,8 @@ export interface StoreOptions {
   readonly sync: 'none' | 'commit';
   /** The session clock, ms since the epoch (for session ages, not for lock waits). */
   readonly now: () => number;
+  /** The dbm store's settings: at most `openFiles` idle session files kept open for reuse (0: none). */
+  readonly dbm: { readonly openFiles: number };
   /** The memory store's settings: at most `maxEntries` sessions (least recently used evicted; Infinity: unbounded). */
   readonly memory: { readonly maxEntries: number };
   /** The `namespaceOptions` the application gave, for the store's own settings. */

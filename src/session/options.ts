@@ -2,7 +2,7 @@
 // name the option, defaults, and the Myghty-style snake_case config accepted
 // by getSession().
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import nodePath from 'node:path';
 import type { Writable } from 'node:stream';
 import type { IdSigner } from '../crypto.js';
@@ -36,6 +36,13 @@ export interface SessionOptions {
    * they could then read and plant session files.
    */
   allowUnsafeDataDir?: boolean;
+  /**
+   * The dbm store: `openFiles` idle session files kept open across requests
+   * (least recently used closed first), so a session used again soon skips
+   * open(2) and close(2). Default: 1000, or a quarter of the process's file
+   * descriptor limit when that is less; 0 turns it off.
+   */
+  dbm?: { openFiles?: number };
   /** The memory store (type 'memory'): `maxEntries` bounds the sessions kept (least recently used go first; default unbounded). */
   memory?: { maxEntries?: number };
   /** Largest session, in bytes of encoded keys and values (default 1 MiB): larger is refused at save() and corrupt at load. */
@@ -136,6 +143,7 @@ const KNOWN = new Set<string>([
   'allowUnsafeDataDir',
   'maxSessionBytes',
   'memory',
+  'dbm',
   'id',
   'key',
   'secret',
@@ -338,6 +346,13 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
   const maxSessionBytes = o.maxSessionBytes ?? DEFAULT_MAX_SESSION_BYTES;
   if (typeof maxSessionBytes !== 'number') fail('maxSessionBytes', 'a number of bytes', maxSessionBytes);
   if (!Number.isSafeInteger(maxSessionBytes) || maxSessionBytes < 1) fail('maxSessionBytes', 'a whole number of bytes >= 1', maxSessionBytes, RangeError);
+  const dbm = o.dbm ?? {};
+  if (typeof dbm !== 'object' || dbm === null || Array.isArray(dbm)) fail('dbm', 'an object ({ openFiles })', dbm);
+  for (const name of Object.keys(dbm)) if (name !== 'openFiles') throw new TypeError(`wasm-session: unknown option dbm.${name}; known: openFiles`);
+  const openFiles = dbm.openFiles ?? defaultOpenFiles();
+  if (typeof openFiles !== 'number' || !Number.isSafeInteger(openFiles) || openFiles < 0) {
+    fail('dbm.openFiles', 'a whole number >= 0', openFiles, typeof openFiles === 'number' ? RangeError : TypeError);
+  }
   const memory = o.memory ?? {};
   if (typeof memory !== 'object' || memory === null || Array.isArray(memory)) fail('memory', 'an object ({ maxEntries })', memory);
   for (const name of Object.keys(memory)) if (name !== 'maxEntries') throw new TypeError(`wasm-session: unknown option memory.${name}; known: maxEntries`);
@@ -400,6 +415,7 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
       sync,
       now,
       memory: Object.freeze({ maxEntries }),
+      dbm: Object.freeze({ openFiles }),
       namespaceOptions,
       dbmModule: o.dbmModule === undefined ? null : resolveDbmModule(o.dbmModule),
     }),
@@ -435,6 +451,29 @@ export function checkNamespaceClass(cls: unknown): asserts cls is NamespaceClass
   if ((typeof proto.lock === 'function') !== (typeof proto.unlock === 'function')) {
     throw new TypeError('wasm-session: option namespaceClass must implement both lock() and unlock(), or neither');
   }
+}
+
+let openFilesDefault: number | undefined;
+
+/**
+ * 1000 idle session files, but never more than a quarter of the descriptors
+ * this process may open (read from /proc/self/limits where there is one;
+ * 256 where the limit cannot be read), so the cache cannot starve sockets.
+ */
+export function defaultOpenFiles(): number {
+  if (openFilesDefault !== undefined) return openFilesDefault;
+  let limit = 1024;
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const soft = line === undefined ? Number.NaN : Number(line.slice('Max open files'.length).trim().split(/\s+/)[0]);
+    if (Number.isFinite(soft) && soft > 0) limit = soft;
+  } catch {
+    // No /proc: assume the common default of 1024.
+  }
+  openFilesDefault = Math.max(0, Math.min(1000, Math.floor(limit / 4)));
+  return openFilesDefault;
 }
 
 /** One append stream per log file for the whole process: lines are written asynchronously, never on the request path. */

@@ -337,12 +337,12 @@ export class Session implements Iterable<[string, unknown]> {
    * becomes a SessionCorruptError, or with invalidateCorrupt a fresh
    * session (undefined).
    */
-  async #read(now: number): Promise<ReadResult> {
+  async #read(now: number, take: (stored: StoredSession) => void = (stored) => this.#data.adopt(stored)): Promise<ReadResult> {
     try {
       const stored = typeof this.#ns.read === 'function' ? await this.#ns.read() : await this.#ns.load(now);
       if (stored === null) return null;
       this.#checkStoredSize(stored);
-      this.#data.adopt(stored);
+      take(stored);
       return stored;
     } catch (err) {
       if (!isCorruption(err)) throw err;
@@ -574,14 +574,22 @@ export class Session implements Iterable<[string, unknown]> {
       this.#log(`new id (was ${short(oldId)}), nothing stored yet`);
       return;
     }
-    const changes = this.#data.changes(true);
-    this.#checkSize(changes);
     if (this.#opts.useCookies) this.#assertHeadersOpen();
-    // Only a session that is still stored moves: a logout that won stays won.
-    if ((await this.#touchStored(now)) === 'gone') {
+    // Only a session that is still stored moves (a logout that won stays won), with what other
+    // requests saved since this one loaded it, under this request's own changes.
+    const generation = this.#generation;
+    let gone = false;
+    const current = await this.#read(now, (read) => {
+      if (generation !== undefined && read.generation !== generation) gone = true;
+      else this.#data.refresh(read);
+    });
+    if (current === undefined) return; // corrupt: already a fresh session
+    if (current === null || gone) {
       await this.#storageGone(now, 'regenerateId()');
       return;
     }
+    const changes = this.#data.changes(true);
+    this.#checkSize(changes);
     await this.#ns.remove();
     this.#forgetStorage();
     await this.#moveTo(generateId());
@@ -600,7 +608,9 @@ export class Session implements Iterable<[string, unknown]> {
    * Takes the session's exclusive lock (across requests and processes,
    * waiting at most `lockTimeout` ms without blocking the event loop) and
    * re-reads the stored data under it, so a read-modify-write is exact.
-   * Unsaved local changes are kept on top; get() objects again after it.
+   * Unsaved local changes are kept on top; keys another request changed
+   * meanwhile are taken from the re-read (get() them again), all others
+   * keep the objects already handed out.
    * If the stored session was removed while we waited (a logout), the
    * Session becomes a fresh, empty one (`wasInvalidated`), still locked.
    * The lock is released by unlock(), or when the response ends.
@@ -619,18 +629,10 @@ export class Session implements Iterable<[string, unknown]> {
     this.#log('locked');
     if (!this.#loaded || !this.#stored) return;
     const now = this.#opts.now();
-    // Local changes, worked out against what was stored before it is replaced.
-    let local: ReturnType<SessionValues['localChanges']>;
-    try {
-      local = this.#data.localChanges();
-    } catch (err) {
-      await this.unlock();
-      throw err;
-    }
     const generation = this.#generation;
     let stored: ReadResult;
     try {
-      stored = await this.#read(now);
+      stored = await this.#read(now, (read) => this.#takeReread(read, generation));
     } catch (err) {
       await this.unlock();
       throw err;
@@ -641,13 +643,22 @@ export class Session implements Iterable<[string, unknown]> {
       return;
     }
     this.#adopted(stored);
+    this.#log(`re-read ${stored.data.size} key(s) under lock`);
+  }
+
+  /**
+   * A re-read of the session this request loaded: merged under the local
+   * changes (SessionValues.refresh); or, when its owner deleted and created
+   * it again meanwhile (another generation), taken as it is, since the local
+   * changes were made to the old one.
+   */
+  #takeReread(stored: StoredSession, generation: string | number | undefined): void {
     if (generation !== undefined && stored.generation !== generation) {
-      // Removed and created again (by its own holder) while we waited: our changes were to the old one.
-      this.#log(`re-read ${stored.data.size} key(s) under lock: the session was created again meanwhile, local changes dropped`);
-      return;
+      this.#data.adopt(stored);
+      this.#log('the session was deleted and created again meanwhile: local changes dropped');
+    } else {
+      this.#data.refresh(stored);
     }
-    this.#data.reapply(local);
-    this.#log(`re-read ${stored.data.size} key(s) under lock, ${local.changed.size + local.removed.length} local change(s) kept`);
   }
 
   /** Releases the lock taken by lock(). Save first: unlock() does not save. */

@@ -242,21 +242,42 @@ export class SessionValues {
   }
 
   /**
-   * The local changes (values, not bytes) and removals, for lock() to put
-   * back on top of what it re-reads. Throws, like changes(), for a value
-   * that cannot be encoded.
+   * Takes a fresh read of the same stored session (after lock(), or before
+   * regenerateId() moves it) and merges: local changes (set, changed in
+   * place, removed) stay on top; keys another request changed, added or
+   * removed meanwhile come from the read; every other key keeps the very
+   * object the application may hold. Throws, before changing anything, for
+   * a local value that cannot be encoded; a stored value that does not
+   * decode is corruption, as in adopt().
    */
-  localChanges(): { changed: Map<string, unknown>; removed: string[] } {
-    const { set, deleted } = this.changes(false);
-    const changed = new Map<string, unknown>();
-    for (const key of set.keys()) changed.set(key, this.#values.get(key));
-    return { changed, removed: deleted };
-  }
-
-  /** Puts local changes back on top of freshly adopted stored values (see lock()). */
-  reapply(local: { changed: Map<string, unknown>; removed: string[] }): void {
-    for (const key of local.removed) this.remove(key);
-    for (const [key, value] of local.changed) this.set(key, value);
+  refresh(stored: StoredSession): void {
+    const local = this.changes(false);
+    const removedHere = new Set(local.deleted);
+    const decoded = stored.decoded;
+    const decoder = new SliceDecoder(msgpackCodec);
+    const next = new Map<string, unknown>();
+    for (const [key, bytes] of stored.data) {
+      if (removedHere.has(key) || local.set.has(key)) continue;
+      const before = this.#stored.get(key);
+      if (before !== undefined && this.#values.has(key) && sameBytes(before, bytes)) {
+        // Unchanged by anyone: the same object, still watched (or, not yet copied, copied from the new read).
+        const value = this.#values.get(key);
+        next.set(key, value !== NOT_COPIED || decoded?.has(key) ? value : this.#decodeWith(decoder, key, bytes));
+        continue;
+      }
+      this.#handedOut.delete(key);
+      next.set(key, decoded?.has(key) ? NOT_COPIED : this.#decodeWith(decoder, key, bytes));
+    }
+    for (const key of local.set.keys()) {
+      next.set(key, this.#values.get(key));
+      this.#assigned.add(key);
+      this.#handedOut.delete(key);
+    }
+    for (const key of this.#handedOut.keys()) if (!next.has(key)) this.#handedOut.delete(key);
+    for (const key of this.#assigned) if (!next.has(key)) this.#assigned.delete(key);
+    this.#values = next;
+    this.#stored = stored.data;
+    this.#decoded = decoded;
   }
 }
 

@@ -5,8 +5,12 @@
 // (`find <dataDir> -name '*.dbm' -mmin +60 -delete`): every load and save
 // writes the file, so its mtime is the last access.
 //
-// One operation = open, one transaction, close. A small session lives in the
-// dbm's meta page, so that is one read and one two-page write.
+// One operation = take the file's handle (from a bounded process-wide cache
+// of idle handles, else open the file), one transaction, give it back. A
+// small session lives in the dbm's meta page, so that is one read and one
+// meta-pair write. A cached handle is checked after it has its lock (fstat:
+// link count 0 = the file was deleted, by a logout, a cleanup job or
+// another process): what it read is discarded, and nothing is written.
 //
 // The create/update rule (namespace.ts). A save in mode 'create' creates the
 // file exclusively (O_EXCL); mode 'update' and touch() open without create
@@ -31,10 +35,10 @@
 
 import fs from 'node:fs';
 import nodePath from 'node:path';
-import { Dbm, DbmCorruptError } from '../../dbm/index.js';
+import { Dbm, DbmCorruptError, type DbmTransaction } from '../../dbm/index.js';
 import type { NamespaceManager, SessionChanges, StoreOptions, StoredSession, WriteResult } from '../namespace.js';
 import { UnsafeDataDirError } from '../errors.js';
-import { DEFAULT_MAX_SESSION_BYTES } from '../options.js';
+import { DEFAULT_MAX_SESSION_BYTES, defaultOpenFiles } from '../options.js';
 import { isValidId } from '../ids.js';
 import type { DbmModuleHandle, DbmModuleOpenOptions } from '../dbm-module.js';
 import { walkSessionFiles } from './dbm-files.js';
@@ -71,6 +75,66 @@ const UID = typeof process.geteuid === 'function' ? process.geteuid() : -1;
 export function maxSessionFileBytes(maxSessionBytes: number): number {
   return 32 * maxSessionBytes + 1024 * 1024;
 }
+
+/**
+ * Idle handles on session files, least recently used first, so a request
+ * on a session used lately skips open(2), the handle's setup and close(2).
+ * A handle is taken out while an operation uses it (never shared) and given
+ * back after; one on a file that turns out deleted is closed, not given
+ * back. Bounded by StoreOptions.dbm.openFiles, and emptied when open(2)
+ * runs out of descriptors.
+ */
+class IdleHandles {
+  readonly #idle = new Map<string, SessionDbm>();
+
+  take(path: string): SessionDbm | undefined {
+    const db = this.#idle.get(path);
+    if (db !== undefined) this.#idle.delete(path);
+    return db;
+  }
+
+  give(path: string, db: SessionDbm, limit: number): void {
+    if (limit <= 0 || db.closed || db.locked || this.#idle.has(path)) {
+      closeQuietly(db);
+      return;
+    }
+    this.#idle.set(path, db);
+    for (const [oldest, old] of this.#idle) {
+      if (this.#idle.size <= limit) break;
+      this.#idle.delete(oldest);
+      closeQuietly(old);
+    }
+  }
+
+  /** Closes the idle handle of `path` (its file is being removed). */
+  drop(path: string): void {
+    const db = this.take(path);
+    if (db !== undefined) closeQuietly(db);
+  }
+
+  /** Closes every idle handle (the process ran out of descriptors, or for tests). */
+  clear(): void {
+    for (const db of this.#idle.values()) closeQuietly(db);
+    this.#idle.clear();
+  }
+
+  get size(): number {
+    return this.#idle.size;
+  }
+}
+
+/** An idle handle of `path` for an operation waiting at most `lockTimeout` ms for its lock, or undefined. */
+function takeIdle(path: string, lockTimeout: number): SessionDbm | undefined {
+  const db = idleHandles.take(path);
+  if (db !== undefined) db.lockTimeout = lockTimeout;
+  return db;
+}
+
+function closeQuietly(db: SessionDbm): void {
+  db.close().catch(() => {});
+}
+
+const idleHandles = new IdleHandles();
 
 /** Data directories this process has verified (or created). */
 const verifiedDataDirs = new Set<string>();
@@ -213,6 +277,8 @@ export class DbmNamespace implements NamespaceManager {
   readonly #shards: readonly [string, string];
   /** Larger files are not session files (see maxSessionFileBytes). */
   readonly #maxFileBytes: number;
+  /** How many idle handles the process may keep (StoreOptions.dbm.openFiles). */
+  readonly #openFiles: number;
   /**
    * The seed of the file this instance last read or created (its
    * incarnation): the only file mode 'update' and touch() may write. Null
@@ -241,6 +307,7 @@ export class DbmNamespace implements NamespaceManager {
     const shard = `${top}${nodePath.sep}${id.slice(2, 4)}`;
     this.#shards = [top, shard];
     this.#maxFileBytes = maxSessionFileBytes(options.maxSessionBytes ?? DEFAULT_MAX_SESSION_BYTES);
+    this.#openFiles = options.dbm?.openFiles ?? defaultOpenFiles();
     const path = `${shard}${nodePath.sep}${id}.dbm`;
     this.file = { path, getFilenames: () => [path] };
   }
@@ -248,6 +315,11 @@ export class DbmNamespace implements NamespaceManager {
   /** True between lock() and unlock(). */
   get locked(): boolean {
     return this.#locked;
+  }
+
+  /** Closes the session files this process keeps open for reuse (dbm.openFiles); they are opened again as needed. */
+  static closeIdleFiles(): void {
+    idleHandles.clear();
   }
 
   #checkDataDir(): void {
@@ -262,7 +334,7 @@ export class DbmNamespace implements NamespaceManager {
    * The open-time check, with the lock held and before anything is read or
    * written: one fstat tells type, links, owner, size and mode.
    */
-  #inspect(st: fs.Stats, fd: number, use: Use): void {
+  #inspect(st: fs.Stats, chmod: (mode: number) => void, use: Use): void {
     if (!st.isFile()) throw this.#corrupt(`it is ${kindOf(st)}, not a session file`);
     if (st.nlink === 0) throw VANISHED;
     if (st.nlink > 1) throw this.#corrupt(`it has ${st.nlink} hard links (a session file has exactly one)`);
@@ -274,22 +346,40 @@ export class DbmNamespace implements NamespaceManager {
       }
     }
     // Ours, but readable by others (copied in, or a umask at work): fix it.
-    if ((st.mode & 0o7777) !== 0o600) fs.fchmodSync(fd, 0o600);
+    if ((st.mode & 0o7777) !== 0o600) chmod(0o600);
   }
 
-  /** Opens the session file (never creating it) under its lock, or tells why there is none. */
-  async #open(use: 'read' | 'write', lockTimeout = this.#options.lockTimeout): Promise<SessionDbm | Absent> {
+  /**
+   * The same check for a handle taken from the cache, now that its
+   * operation holds the lock: the file may have been deleted, truncated,
+   * linked or handed to another owner since the handle was last used.
+   */
+  #recheck(db: SessionDbm, use: Use): void {
+    this.#inspect(db.fstat(), (mode) => db.chmod(mode), use);
+  }
+
+  /**
+   * Opens the session file (never creating it) under its lock, or tells why
+   * there is none. Read-write even for reads, so the handle can be cached
+   * for any later operation.
+   */
+  async #open(use: 'read' | 'write', lockTimeout = this.#options.lockTimeout, retried = false): Promise<SessionDbm | Absent> {
     try {
       return await openDbm(this.#options, this.file.path, {
-        flag: use === 'read' ? 'r' : 'w',
+        flag: 'w',
         noFollow: true,
         lockTimeout,
         sync: this.#options.sync,
-        inspect: (st, fd) => this.#inspect(st, fd, use),
+        inspect: (st, fd) => this.#inspect(st, (mode) => fs.fchmodSync(fd, mode), use),
       });
     } catch (err) {
       if (err instanceof NotUsable) return err.absent;
       const code = osCode(err);
+      if ((code === 'EMFILE' || code === 'ENFILE') && !retried && idleHandles.size > 0) {
+        // Out of descriptors: the idle ones go first.
+        idleHandles.clear();
+        return this.#open(use, lockTimeout, true);
+      }
       // ENOTDIR: a shard is not a directory, so nothing can be stored below it.
       if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
       const what = code === undefined ? undefined : NOT_A_SESSION_FILE[code];
@@ -312,31 +402,48 @@ export class DbmNamespace implements NamespaceManager {
     this.#checkDataDir();
     const read = (db: SessionDbm): Promise<StoredSession> =>
       db.transaction((tx) => {
+        // Under the exclusive lock: a file deleted or changed since the handle was cached is not written to.
+        this.#recheck(db, 'write');
         const data = new Map<string, Uint8Array>(tx.entriesRaw());
         const { created, accessed: previous } = tx.times;
         tx.setTimes({ accessed });
         return { data, created, accessed: previous };
       });
     if (this.#locked) return this.#readHeld(read);
-    const db = await this.#open('write');
-    if (typeof db === 'string') return this.#nothing();
-    try {
-      return this.#adopt(db, await read(db));
-    } finally {
-      await db.close();
-    }
+    return this.#readWith(read);
   }
 
-  /** load() without recording the access: a read-only open under a shared lock. */
+  /** load() without recording the access: a read under a shared lock. */
   async read(): Promise<StoredSession | null> {
     this.#checkDataDir();
     if (this.#locked) return this.#readHeld(storedFrom);
-    const db = await this.#open('read');
-    if (typeof db === 'string') return this.#nothing();
-    try {
-      return this.#adopt(db, await storedFrom(db));
-    } finally {
-      await db.close();
+    return this.#readWith(async (db) => {
+      const stored = await storedFrom(db);
+      // Still under the lock the read took (it is kept until the event loop turns): is it still the file it was?
+      this.#recheck(db, 'read');
+      return stored;
+    });
+  }
+
+  /** Runs a read on the file's handle (cached or opened), looking at the path again when a cached handle's file was deleted. */
+  async #readWith(read: (db: SessionDbm) => Promise<StoredSession>): Promise<StoredSession | null> {
+    const path = this.file.path;
+    for (let attempt = 0; ; attempt++) {
+      const cached = attempt === 0 ? takeIdle(path, this.#options.lockTimeout) : undefined;
+      const db = cached ?? (await this.#open('read'));
+      if (typeof db === 'string') return this.#nothing();
+      let stored: StoredSession;
+      try {
+        stored = await read(db);
+      } catch (err) {
+        closeQuietly(db);
+        if (err === VANISHED && cached !== undefined) continue; // a new file may be at the path
+        if (err instanceof NotUsable) return this.#nothing();
+        throw err;
+      }
+      this.#adopt(db, stored);
+      idleHandles.give(path, db, this.#openFiles);
+      return stored;
     }
   }
 
@@ -362,42 +469,52 @@ export class DbmNamespace implements NamespaceManager {
 
   async save(changes: SessionChanges): Promise<WriteResult> {
     this.#checkDataDir();
-    const apply = (db: SessionDbm): Promise<void> =>
-      db.transaction((tx) => {
-        for (const key of changes.delete) tx.delete(key);
-        for (const [key, bytes] of changes.set) tx.setRaw(key, bytes);
-        tx.setTimes({ created: changes.created, accessed: changes.accessed });
-      });
-    if (changes.mode === 'create') return this.#create(apply);
+    const apply = (tx: DbmTransaction<unknown, string>): void => {
+      for (const key of changes.delete) tx.delete(key);
+      for (const [key, bytes] of changes.set) tx.setRaw(key, bytes);
+      tx.setTimes({ created: changes.created, accessed: changes.accessed });
+    };
+    if (changes.mode === 'create') return this.#create((db) => db.transaction(apply));
     if (changes.mode !== 'update') throw new TypeError(`wasm-session: save() needs mode 'create' or 'update', got ${JSON.stringify(changes.mode)}`);
     return this.#update(apply);
   }
 
   async touch(accessed: number): Promise<WriteResult> {
     this.#checkDataDir();
-    return this.#update((db) => db.touch(accessed));
+    return this.#update((tx) => tx.setTimes({ accessed }));
   }
 
   /** Writes into the file this instance last read or created, and only that one; 'gone' when it is not at our path any more. */
-  async #update(apply: (db: SessionDbm) => Promise<void>): Promise<WriteResult> {
+  async #update(apply: (tx: DbmTransaction<unknown, string>) => void): Promise<WriteResult> {
     if (this.#locked && this.#corruption !== null) throw this.#corruption;
     const known = this.#known;
     if (known === null) return 'gone';
     if (this.#locked) {
       const held = this.#live();
       if (held === null || held.seed !== known) return this.#gone();
-      await apply(held);
+      await held.transaction(apply);
       return 'ok';
     }
-    const db = await this.#open('write');
+    const path = this.file.path;
+    const db = takeIdle(path, this.#options.lockTimeout) ?? (await this.#open('write'));
     if (typeof db === 'string') return this.#gone();
     try {
-      if (db.seed !== known) return this.#gone();
-      await apply(db);
-      return 'ok';
-    } finally {
-      await db.close();
+      if (db.seed !== known) {
+        closeQuietly(db);
+        return this.#gone();
+      }
+      await db.transaction((tx) => {
+        // Under the exclusive lock, before anything is written: a file deleted or changed meanwhile gets nothing.
+        this.#recheck(db, 'write');
+        apply(tx);
+      });
+    } catch (err) {
+      closeQuietly(db);
+      if (err instanceof NotUsable) return this.#gone();
+      throw err;
     }
+    idleHandles.give(path, db, this.#openFiles);
+    return 'ok';
   }
 
   #gone(): 'gone' {
@@ -418,7 +535,7 @@ export class DbmNamespace implements NamespaceManager {
           noFollow: true,
           lockTimeout: this.#options.lockTimeout,
           sync: this.#options.sync,
-          inspect: (st, fd) => this.#inspect(st, fd, 'create'),
+          inspect: (st, fd) => this.#inspect(st, (mode) => fs.fchmodSync(fd, mode), 'create'),
         });
       } catch (err) {
         // Removed the moment it was made: as if created, then removed.
@@ -443,7 +560,7 @@ export class DbmNamespace implements NamespaceManager {
     }
     this.#known = db.seed;
     if (!this.#locked) {
-      await db.close();
+      idleHandles.give(this.file.path, db, this.#openFiles);
       return 'ok';
     }
     // Locked: hold the lock of the file we made from now on.
@@ -475,6 +592,7 @@ export class DbmNamespace implements NamespaceManager {
     this.#checkDataDir();
     this.#known = null;
     this.#corruption = null;
+    idleHandles.drop(this.file.path);
     for (const shard of this.#shards) {
       const st = lstatOrNull(shard);
       // Nothing can be stored below a missing shard or a file.
@@ -528,7 +646,7 @@ export class DbmNamespace implements NamespaceManager {
     for (let attempt = 0; attempt < 8 && held === null; attempt++) {
       let db: SessionDbm | Absent;
       try {
-        db = await this.#open('write', Math.max(0, deadline - Date.now()));
+        db = (attempt === 0 ? takeIdle(this.file.path, timeoutMs) : undefined) ?? (await this.#open('write', Math.max(0, deadline - Date.now())));
       } catch (err) {
         if (errCode(err) !== 'ERR_DBM_CORRUPT') throw err;
         corruption = err;
@@ -539,14 +657,28 @@ export class DbmNamespace implements NamespaceManager {
       let same = false;
       try {
         await db.lock();
+        // A cached handle's file may have changed since its last use; a fresh one was checked at open.
+        this.#recheck(db, 'write');
         // Still the file at our path (not renamed away or replaced)?
         const there = lstatOrNull(this.file.path);
         const mine = db.fstat();
         same = there !== null && there.ino === mine.ino && there.dev === mine.dev;
+      } catch (err) {
+        if (err instanceof NotUsable) {
+          same = false;
+        } else if (errCode(err) === 'ERR_DBM_CORRUPT') {
+          corruption = err;
+          await db.close();
+          break;
+        } else {
+          await db.close();
+          throw err;
+        }
       } finally {
         if (same) held = db;
-        else await db.close();
+        else if (!db.closed) await db.close();
       }
+      if (held === null && fs.existsSync(this.file.path) === false) break;
     }
     this.#locked = true;
     this.#held = held;
@@ -560,7 +692,8 @@ export class DbmNamespace implements NamespaceManager {
     this.#corruption = null;
     if (db !== null) {
       await db.unlock();
-      await db.close();
+      if (db.fstat().nlink > 0) idleHandles.give(this.file.path, db, this.#openFiles);
+      else await db.close();
     }
   }
 
