@@ -8,6 +8,7 @@ export {
   Session,
   getSession,
   storeOptions,
+  storeFor,
   MAX_KEY_BYTES,
   DEFAULT_KEY,
   DEFAULT_LOCK_TIMEOUT,
@@ -23,6 +24,9 @@ export {
 export type {
   SessionRequest,
   SessionResponse,
+  SessionData,
+  SessionValue,
+  SessionInput,
   SessionOptions,
   NormalizedSessionOptions,
   SessionType,

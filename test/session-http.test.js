@@ -64,14 +64,14 @@ const inspectors = {
   async memory(id) {
     const s = MemoryNamespace.snapshot(id);
     if (!s) return null;
-    const { msgpackCodec } = await import('../dist/dbm/codec.js');
+    const { msgpackCodec } = await import('../dist/codec.js');
     const values = Object.fromEntries([...s.data].map(([k, b]) => [k, msgpackCodec.decode(b)]));
     return { keys: Object.keys(values).sort(), values, created: s.created, accessed: s.accessed };
   },
   async custom(id) {
     const e = RecordingMapNamespace.sessions.get(id);
     if (!e) return null;
-    const { msgpackCodec } = await import('../dist/dbm/codec.js');
+    const { msgpackCodec } = await import('../dist/codec.js');
     const values = Object.fromEntries([...e.data].map(([k, b]) => [k, msgpackCodec.decode(b)]));
     return { keys: Object.keys(values).sort(), values, created: e.created, accessed: e.accessed };
   },

@@ -25,10 +25,12 @@ describeStoreContract('DbmNamespace', {
   teardown: () => fs.rmSync(contractDir.path, { recursive: true, force: true }),
   makeStore: (id, extra) => new DbmNamespace(id, options(contractDir.path, extra)),
   stored: (id) => fs.existsSync(path.join(contractDir.path, id.slice(0, 2), id.slice(2, 4), `${id}.dbm`)),
+  statics: (extra) => ({ ids: () => DbmNamespace.ids(options(contractDir.path, extra)), clear: () => DbmNamespace.clear(options(contractDir.path, extra)) }),
 });
 describeStoreContract('MemoryNamespace', {
   makeStore: (id, extra) => new MemoryNamespace(id, options('', extra)),
   stored: (id) => MemoryNamespace.snapshot(id) !== null,
+  statics: (extra) => ({ ids: () => MemoryNamespace.ids(options('', extra)), clear: () => MemoryNamespace.clear(options('', extra)) }),
 });
 
 describe('DbmNamespace files', function () {

@@ -1,6 +1,6 @@
 // wasm-session/session: the Session class, its stores and their contract.
-export { Session, getSession, storeOptions, MAX_KEY_BYTES } from './session.js';
-export type { SessionRequest, SessionResponse } from './session.js';
+export { Session, getSession, storeOptions, storeFor, MAX_KEY_BYTES } from './session.js';
+export type { SessionRequest, SessionResponse, SessionData, SessionValue, SessionInput } from './session.js';
 export type { SessionOptions, NormalizedSessionOptions, SessionType, SameSite } from './options.js';
 export { DEFAULT_KEY, DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_SESSION_BYTES } from './options.js';
 export type { NamespaceManager, NamespaceClass, StoredSession, SessionChanges, StoreOptions, WriteResult } from './namespace.js';

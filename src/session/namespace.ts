@@ -22,6 +22,8 @@
 // That is what makes a logout stick: a request that loaded the session
 // before another request removed it cannot bring it back by saving.
 
+import type { DbmModule } from './dbm-module.js';
+
 /** A stored session as read by load(). */
 export interface StoredSession {
   /** Every key with its msgpack-encoded value. The Session never mutates this map or its bytes. */
@@ -104,6 +106,8 @@ export interface StoreOptions {
   readonly memory: { readonly maxEntries: number };
   /** The `namespaceOptions` the application gave, for the store's own settings. */
   readonly namespaceOptions: Readonly<Record<string, unknown>>;
+  /** The dbm store's engine (option dbmModule), or null for the built-in one (wasm-session/dbm). */
+  readonly dbmModule: DbmModule | null;
 }
 
 export interface NamespaceManager {

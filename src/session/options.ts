@@ -9,6 +9,7 @@ import type { IdSigner } from '../crypto.js';
 import { checkCookieAttributes } from './cookies.js';
 import { signerFor } from './ids.js';
 import type { NamespaceClass, StoreOptions } from './namespace.js';
+import { resolveDbmModule, type DbmModuleOption } from './dbm-module.js';
 
 export type SessionType = 'dbm' | 'file' | 'memory';
 export type SameSite = 'lax' | 'strict' | 'none' | false;
@@ -21,6 +22,12 @@ export interface SessionOptions {
   namespaceClass?: NamespaceClass;
   /** Passed through to the store as `options.namespaceOptions` (for custom stores). */
   namespaceOptions?: Record<string, unknown>;
+  /**
+   * The dbm store's engine: a module with wasm-session/dbm's open() API (see
+   * dbm-module.ts), or its package name; default the built-in one.
+   * Myghty's session_dbmmodule.
+   */
+  dbmModule?: DbmModuleOption;
   /** Directory of the session files (type 'dbm'); created with mode 0700 when missing. */
   dataDir?: string;
   /**
@@ -143,6 +150,7 @@ const KNOWN = new Set<string>([
   'timeout',
   'maxLifetime',
   'touchAfter',
+  'dbmModule',
   'cookieExpires',
   'path',
   'domain',
@@ -409,6 +417,7 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
       memory: Object.freeze({ maxEntries }),
       dbm: Object.freeze({ openFiles }),
       namespaceOptions,
+      dbmModule: o.dbmModule === undefined ? null : resolveDbmModule(o.dbmModule),
     }),
   };
 }
@@ -499,6 +508,7 @@ function logWriter(logFile: SessionOptions['logFile']): ((line: string) => void)
 
 /** Myghty's names (session_ prefix stripped) that are not just camelCase of ours. */
 const SNAKE_ALIASES: Record<string, keyof SessionOptions> = {
+  dbmmodule: 'dbmModule',
   cookie_path: 'path',
   cookie_domain: 'domain',
   cookie_secure: 'secure',

@@ -28,6 +28,22 @@ export type SessionRequest = Pick<IncomingMessage, 'headers'> & { socket?: Incom
 /** What a Session needs of a response: header access (and `once`, to release a lock when it ends). */
 export type SessionResponse = CookieResponse & { once?: (event: 'close', listener: () => void) => unknown };
 
+/**
+ * The typed shape of session data, empty by default: extend it by
+ * declaration merging, and get()/set() of those keys are typed, while any
+ * other key stays `unknown`:
+ *
+ *     declare module 'wasm-session' { interface SessionData { user: User } }
+ *     session.get('user'); // User | undefined
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging
+export interface SessionData {}
+
+/** The type of get(key): SessionData[key] | undefined for a declared key, unknown for any other. */
+export type SessionValue<K extends string> = K extends keyof SessionData ? SessionData[K] | undefined : unknown;
+/** What set(key, value) accepts: SessionData[key] for a declared key, anything for any other. */
+export type SessionInput<K extends string> = K extends keyof SessionData ? SessionData[K] : unknown;
+
 /** Longest key in UTF-8 bytes: the dbm's limit with its default 4096-byte pages. */
 export const MAX_KEY_BYTES = 1000;
 /** `cookieExpires: false`: a cookie that does not expire (browsers cap it, e.g. Chrome at 400 days). */
@@ -193,13 +209,13 @@ export class Session implements Iterable<[string, unknown]> {
   // ---- data ----
 
   /** The value under `key`, or undefined. */
-  get(key: string): unknown {
+  get<K extends string>(key: K): SessionValue<K> {
     this.#checkKey(key);
-    return this.#data.get(key);
+    return this.#data.get(key) as SessionValue<K>;
   }
 
   /** Stores `value` under `key` (written by the next save()). */
-  set(key: string, value: unknown): this {
+  set<K extends string>(key: K, value: SessionInput<K>): this {
     this.#checkKey(key);
     if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key) > MAX_KEY_BYTES) {
       throw new RangeError(`wasm-session: session key is longer than ${MAX_KEY_BYTES} UTF-8 bytes`);
@@ -794,6 +810,17 @@ function short(id: string): string {
  */
 export async function getSession(req: SessionRequest | undefined, res: SessionResponse | undefined, config?: Record<string, unknown>): Promise<Session> {
   return Session.open(req, res, optionsFromConfig(config));
+}
+
+/**
+ * The store class and its options (StoreOptions: no secrets) that a Session
+ * with `options` uses, for code that works with the store without a Session
+ * (the express-session Store, maintenance tools). A built-in `type` added
+ * later resolves here too.
+ */
+export function storeFor(options: SessionOptions): { namespaceClass: NamespaceClass; options: StoreOptions } {
+  const normalized = normalizeOptions(options, BUILT_IN_STORES);
+  return { namespaceClass: normalized.namespaceClass, options: normalized.store };
 }
 
 /**

@@ -14,7 +14,7 @@
 // handed out. Our own saves are kept as a patch over the stored bytes
 // rather than a new copy of the whole map.
 
-import { msgpackCodec, SliceDecoder } from '../dbm/codec.js';
+import { msgpackCodec, SliceDecoder } from '../codec.js';
 import { CANNOT_COPY, copyValue, sameValue } from './copy.js';
 import { SessionError } from './errors.js';
 import type { StoredSession } from './namespace.js';

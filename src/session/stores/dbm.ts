@@ -40,8 +40,21 @@ import type { NamespaceManager, SessionChanges, StoreOptions, StoredSession, Wri
 import { UnsafeDataDirError } from '../errors.js';
 import { DEFAULT_MAX_SESSION_BYTES, defaultOpenFiles } from '../options.js';
 import { isValidId } from '../ids.js';
+import type { DbmModuleHandle, DbmModuleOpenOptions } from '../dbm-module.js';
+import { walkSessionFiles } from './dbm-files.js';
 
 type SessionDbm = Dbm<unknown, string>;
+
+/**
+ * Opens a session file with the configured engine (option dbmModule, see
+ * ../dbm-module.ts), or the built-in one. The store uses only what that
+ * interface names, so another engine's handle stands in for a Dbm.
+ */
+function openDbm(options: StoreOptions, path: string, open: DbmModuleOpenOptions): Promise<SessionDbm> {
+  const engine = options.dbmModule;
+  if (engine === null || engine === undefined) return Dbm.open<unknown, string>(path, open);
+  return engine.open(path, open) as Promise<DbmModuleHandle> as unknown as Promise<SessionDbm>;
+}
 
 /** Why no file could be used: nothing at the path, an empty file (nothing stored), or unlinked while we waited for its lock. */
 type Absent = 'missing' | 'empty' | 'vanished';
@@ -352,7 +365,7 @@ export class DbmNamespace implements NamespaceManager {
    */
   async #open(use: 'read' | 'write', lockTimeout = this.#options.lockTimeout, retried = false): Promise<SessionDbm | Absent> {
     try {
-      return await Dbm.open<unknown, string>(this.file.path, {
+      return await openDbm(this.#options, this.file.path, {
         flag: 'w',
         noFollow: true,
         lockTimeout,
@@ -516,7 +529,7 @@ export class DbmNamespace implements NamespaceManager {
     for (let attempt = 0; db === undefined; attempt++) {
       try {
         for (const shard of this.#shards) verifyShard(shard);
-        db = await Dbm.open<unknown, string>(this.file.path, {
+        db = await openDbm(this.#options, this.file.path, {
           flag: 'c',
           exclusive: true,
           noFollow: true,
@@ -686,6 +699,16 @@ export class DbmNamespace implements NamespaceManager {
 
   async close(): Promise<void> {
     await this.unlock();
+  }
+
+  /** Every id with a session file under options.dataDir (a streamed walk, see dbm-files.ts). */
+  static async *ids(options: StoreOptions): AsyncIterable<string> {
+    for await (const { id } of walkSessionFiles(options.dataDir)) yield id;
+  }
+
+  /** Removes every session file under options.dataDir, each through its DbmNamespace's remove(). */
+  static async clear(options: StoreOptions): Promise<void> {
+    for await (const { id } of walkSessionFiles(options.dataDir)) await new DbmNamespace(id, options).remove();
   }
 }
 

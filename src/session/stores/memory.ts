@@ -8,7 +8,7 @@
 // one's timeout sweep never removes another's. A space may be bounded
 // (`memory: { maxEntries }`): the least recently used session goes first.
 
-import { msgpackCodec } from '../../dbm/codec.js';
+import { msgpackCodec } from '../../codec.js';
 import { LockTimeoutError } from '../../errors.js';
 import type { NamespaceManager, SessionChanges, StoredSession, StoreOptions, WriteResult } from '../namespace.js';
 
