@@ -47,6 +47,12 @@ export interface StoredSession {
    * `data`.
    */
   decoded?: ReadonlyMap<string, unknown>;
+  /**
+   * OPTIONAL. The session's size as maxSessionBytes counts it: the sum of
+   * each key's length plus its value's byteLength. A store that tracks it
+   * saves the Session a walk over every key per request.
+   */
+  bytes?: number;
 }
 
 /** What save() must apply, in one atomic step. */

@@ -21,6 +21,8 @@ interface Entry {
    * which costs a fraction of decoding the bytes on every request.
    */
   decoded: Map<string, unknown>;
+  /** Keys plus value bytes, as maxSessionBytes counts them (StoredSession.bytes). */
+  bytes: number;
   created: number;
   accessed: number;
   /** Which creation of this id this is: an update applies only to the one it read. */
@@ -147,7 +149,7 @@ export class MemoryNamespace implements NamespaceManager {
     const entry = this.#entry();
     this.#generation = entry?.generation ?? 0;
     if (entry === undefined) return null;
-    return { data: entry.data, decoded: entry.decoded, created: entry.created, accessed: entry.accessed, generation: entry.generation };
+    return { data: entry.data, decoded: entry.decoded, bytes: entry.bytes, created: entry.created, accessed: entry.accessed, generation: entry.generation };
   }
 
   async save(changes: SessionChanges): Promise<WriteResult> {
@@ -157,8 +159,12 @@ export class MemoryNamespace implements NamespaceManager {
       if (sessions.has(this.id)) return 'exists';
       const generation = ++generations;
       const decoded = new Map<string, unknown>();
-      for (const [key, bytes] of changes.set) decodeInto(decoded, key, bytes);
-      sessions.set(this.id, { data: new Map(changes.set), decoded, created: changes.created, accessed: changes.accessed, generation });
+      let total = 0;
+      for (const [key, bytes] of changes.set) {
+        decodeInto(decoded, key, bytes);
+        total += key.length + bytes.byteLength;
+      }
+      sessions.set(this.id, { data: new Map(changes.set), decoded, bytes: total, created: changes.created, accessed: changes.accessed, generation });
       this.#generation = generation;
       this.#evict();
     } else {
@@ -166,15 +172,21 @@ export class MemoryNamespace implements NamespaceManager {
       if (entry === undefined) return 'gone';
       const data = new Map(entry.data);
       const decoded = new Map(entry.decoded);
+      let total = entry.bytes;
       for (const key of changes.delete) {
+        const before = data.get(key);
+        if (before === undefined) continue;
+        total -= key.length + before.byteLength;
         data.delete(key);
         decoded.delete(key);
       }
       for (const [key, bytes] of changes.set) {
+        const before = data.get(key);
+        total += bytes.byteLength - (before === undefined ? -key.length : before.byteLength);
         data.set(key, bytes);
         decodeInto(decoded, key, bytes);
       }
-      sessions.set(this.id, { data, decoded, created: changes.created, accessed: changes.accessed, generation: entry.generation });
+      sessions.set(this.id, { data, decoded, bytes: total, created: changes.created, accessed: changes.accessed, generation: entry.generation });
     }
     this.#sweep(changes.accessed);
     return 'ok';
