@@ -7,6 +7,7 @@ import { DbmCorruptError } from '../errors.js';
 import type { FileIO } from './io.js';
 import { Pager } from './pager.js';
 import type { MetaState } from './meta.js';
+import { reservedNotZero } from './meta.js';
 import { FreePages } from './freeset.js';
 import { Snapshot } from './tree.js';
 import { M, MODE_INLINE, MAX_DEPTH, PAGE_TYPE } from './format.js';
@@ -68,8 +69,9 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
       problem(no, `${from} points outside the file's ${s.pageCount} pages`);
       return false;
     }
-    if (usage[no] !== KIND.unused) {
-      problem(no, `page is used twice: as ${KIND_NAME[usage[no]]} and as ${KIND_NAME[kind]} (${from})`);
+    const prev = usage[no]!; // in range: 2 <= no < s.pageCount = usage.length, checked above
+    if (prev !== KIND.unused) {
+      problem(no, `page is used twice: as ${KIND_NAME[prev]} and as ${KIND_NAME[kind]} (${from})`);
       return false;
     }
     usage[no] = kind;
@@ -139,7 +141,7 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
       const entries = tree.readDirectory((no) => mark(no, KIND.dir, 'directory'));
       const d = s.depth;
       for (let i = 0; i < entries.length; ) {
-        const no = entries[i];
+        const no = entries[i]!; // i < entries.length (the loop condition)
         let width = 1;
         guard(no, () => {
           if (!mark(no, KIND.bucket, `directory entry ${i}`)) return;
@@ -196,8 +198,8 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
   const fileBytes = ctx.io.size(ctx.fd);
   if (fileBytes < s.pageCount * P) problem(Math.floor(fileBytes / P), `the file ends at ${fileBytes} bytes, before the last of its ${s.pageCount} pages`);
   pager.close();
-  if (problems.length > 0) {
-    const first = problems[0];
+  const first = problems[0];
+  if (first !== undefined) {
     const err = new DbmCorruptError(path, first.page, `${problems.length}${problems.length >= MAX_PROBLEMS ? '+' : ''} problem(s); first: ${first.reason}`);
     (err as DbmCorruptError & { problems: typeof problems }).problems = problems;
     throw err;
@@ -220,6 +222,8 @@ function checkMetaSlots(ctx: CheckContext, problem: (page: number, reason: strin
     const slots: [string, string] = ['invalid', 'invalid'];
     for (let k = 0; k < 2; k++) {
       if (len >= (k + 1) * P && w.metaVerify(buf + k * P, P) === 0) {
+        const reserved = reservedNotZero(buf + k * P);
+        if (reserved !== null) problem(k, reserved);
         const txid = w.u64(buf + k * P + M.txid);
         slots[k] = txid === ctx.state.txid ? 'current' : txid < ctx.state.txid ? 'stale' : 'newer';
       }

@@ -195,13 +195,12 @@ export class PageAllocator {
   /** mergePending() handed the set over to the new state. */
   #merged = false;
 
-  constructor(
-    /** Owned by the allocator from now on. */
-    free: FreePages,
-    /** The transaction's state: pageCount grows when the file is extended. */
-    private readonly state: MetaState,
-  ) {
+  readonly #state: MetaState;
+
+  /** `free`: owned by the allocator from now on. `state`: the transaction's; pageCount grows when the file is extended. */
+  constructor(free: FreePages, state: MetaState) {
     this.#free = free;
+    this.#state = state;
   }
 
   /** A page for a new page. */
@@ -222,8 +221,8 @@ export class PageAllocator {
 
   /** First of `n` new pages past the end of the file. */
   extend(n: number): number {
-    const start = this.state.pageCount;
-    this.state.pageCount += n;
+    const start = this.#state.pageCount;
+    this.#state.pageCount += n;
     return start;
   }
 
@@ -340,7 +339,7 @@ export class FreeSetCache {
     this.#key(state);
   }
 
-  /** After a commit that left the free pages as they were: the cached set now belongs to `state`. */
+  /** After a commit that left the free pages as they were: the set cached for `from` now belongs to `to`. */
   retag(from: MetaState, to: MetaState): void {
     if (this.#holds(from)) this.#key(to);
     else this.drop();

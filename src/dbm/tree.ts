@@ -93,8 +93,7 @@ export abstract class Tree {
       for (let k = 0; k < level; k++) expected = Math.ceil(expected / E);
       const next = new Uint32Array(expected);
       let filled = 0;
-      for (let j = 0; j < current.length; j++) {
-        const no = current[j];
+      for (const no of current) {
         if (!onPage(no, level)) throw this.corrupt(no, 'directory page referenced twice or out of range');
         const ptr = this.page(no, PAGE_TYPE.dir);
         if (pageAux(ptr) !== level) throw this.corrupt(no, `directory page at level ${pageAux(ptr)}, expected ${level}`);
@@ -183,17 +182,17 @@ export abstract class Tree {
       }
       return out;
     } finally {
-      this.releaseRun(run, first, count);
+      w.dealloc(run);
     }
   }
 
-  /** Reads a run of pages (overridden by Txn to see its own new pages). */
+  /**
+   * Reads a run of pages into new memory the caller deallocates (overridden
+   * by Txn to see its own new pages). `protected` rather than `#`: a #
+   * member cannot be overridden.
+   */
   protected readRun(first: number, count: number, type: number): number {
     return this.pager.readRun(first, count, type, this.state.txid, this.state.pageCount);
-  }
-
-  protected releaseRun(ptr: number, _first: number, _count: number): void {
-    w.dealloc(ptr);
   }
 
   /**
@@ -209,7 +208,7 @@ export abstract class Tree {
   batch(from: number, visit: RecordVisitor): number {
     const s = this.state;
     if (s.mode === MODE_INLINE) {
-      this.visitArea(this.mainBase, s.mainUsed, s.mainCount, from, visit);
+      this.#visitArea(this.mainBase, s.mainUsed, s.mainCount, from, visit);
       return -1;
     }
     const index = dirIndex(from, s.depth);
@@ -220,7 +219,7 @@ export abstract class Tree {
     const width = 2 ** (s.depth - ld);
     const end = (Math.floor(index / width) * width + width) * 2 ** (32 - s.depth);
     for (let steps = 0; ; steps++) {
-      this.visitArea(payloadOf(ptr), pageUsed(ptr), pageCount(ptr), from, visit);
+      this.#visitArea(payloadOf(ptr), pageUsed(ptr), pageCount(ptr), from, visit);
       const next = this.chainNext(ptr, no, steps);
       if (next === 0) break;
       no = next;
@@ -229,7 +228,7 @@ export abstract class Tree {
     return end >= HASH_SPACE ? -1 : end;
   }
 
-  private visitArea(base: number, used: number, count: number, from: number, visit: RecordVisitor): void {
+  #visitArea(base: number, used: number, count: number, from: number, visit: RecordVisitor): void {
     const index = recordIndex(count);
     const n = w.recIndex(base, used, index, count);
     // recIndex writes four u32 per record: offset, keyLen, flags, valueLen.
