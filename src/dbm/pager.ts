@@ -23,10 +23,122 @@ export interface PageWrite {
   ptr: number;
 }
 
-interface CacheEntry {
-  ptr: number;
-  /** Second-chance bit: set on a hit, cleared by the eviction sweep. */
-  hot: boolean;
+/**
+ * The page cache's index: page number -> address of the cached copy, by
+ * open addressing with linear probing in typed arrays (a Map's hashing and
+ * entry objects cost more than the rest of a cached page lookup), with a
+ * second-chance bit per entry and a clock hand for eviction. Page numbers
+ * are >= 2, so 0 marks an empty slot. Grows as it fills (a small file's
+ * table stays tiny).
+ */
+export class PageTable {
+  #keys = new Uint32Array(16);
+  #ptrs = new Uint32Array(16);
+  /** Second-chance bits: set on a hit, cleared by the eviction sweep. */
+  #hot = new Uint8Array(16);
+  #shift = 28;
+  #hand = 0;
+  size = 0;
+
+  #home(no: number): number {
+    return Math.imul(no, 0x9e3779b1) >>> this.#shift;
+  }
+
+  /** Address cached for page `no` (marked as used), or 0. */
+  get(no: number): number {
+    const keys = this.#keys;
+    const mask = keys.length - 1;
+    for (let i = this.#home(no); ; i = (i + 1) & mask) {
+      const k = keys[i]!;
+      if (k === no) {
+        this.#hot[i] = 1;
+        return this.#ptrs[i]!;
+      }
+      if (k === 0) return 0;
+    }
+  }
+
+  /** Caches `ptr` for page `no` (not marked as used); returns the address it replaced, or 0. */
+  set(no: number, ptr: number): number {
+    if (2 * (this.size + 1) > this.#keys.length) this.#grow();
+    const keys = this.#keys;
+    const mask = keys.length - 1;
+    for (let i = this.#home(no); ; i = (i + 1) & mask) {
+      const k = keys[i]!;
+      if (k === no || k === 0) {
+        const old = k === no ? this.#ptrs[i]! : 0;
+        if (k === 0) this.size++;
+        keys[i] = no;
+        this.#ptrs[i] = ptr;
+        this.#hot[i] = 0;
+        return old;
+      }
+    }
+  }
+
+  /** Removes a page that was not used since the sweep last passed it; returns its address. Not empty. */
+  evict(): number {
+    const keys = this.#keys;
+    const mask = keys.length - 1;
+    for (let i = this.#hand; ; i = (i + 1) & mask) {
+      if (keys[i] === 0) continue;
+      if (this.#hot[i] === 1) {
+        this.#hot[i] = 0;
+        continue;
+      }
+      const ptr = this.#ptrs[i]!;
+      this.#removeAt(i);
+      this.#hand = i;
+      return ptr;
+    }
+  }
+
+  /** Calls `fn` with every cached address, then empties the table. */
+  drain(fn: (ptr: number) => void): void {
+    const keys = this.#keys;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) fn(this.#ptrs[i]!);
+    keys.fill(0);
+    this.size = 0;
+  }
+
+  /** Empties slot i, moving later entries of its probe run back so none becomes unreachable. */
+  #removeAt(i: number): void {
+    const keys = this.#keys;
+    const ptrs = this.#ptrs;
+    const hot = this.#hot;
+    const mask = keys.length - 1;
+    let hole = i;
+    for (let j = (i + 1) & mask; keys[j] !== 0; j = (j + 1) & mask) {
+      const home = this.#home(keys[j]!);
+      // Entry j may fill the hole if its home is not in (hole, j] (cyclically).
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        keys[hole] = keys[j]!;
+        ptrs[hole] = ptrs[j]!;
+        hot[hole] = hot[j]!;
+        hole = j;
+      }
+    }
+    keys[hole] = 0;
+    this.size--;
+  }
+
+  #grow(): void {
+    const keys = this.#keys;
+    const ptrs = this.#ptrs;
+    const hot = this.#hot;
+    const n = keys.length * 2;
+    this.#keys = new Uint32Array(n);
+    this.#ptrs = new Uint32Array(n);
+    this.#hot = new Uint8Array(n);
+    this.#shift--;
+    this.#hand = 0;
+    this.size = 0;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] === 0) continue;
+      this.set(keys[i]!, ptrs[i]!);
+      if (hot[i] === 1) this.get(keys[i]!);
+    }
+  }
 }
 
 /** The result of reading the two meta slots. */
@@ -42,7 +154,7 @@ export interface MetaRead {
 
 export class Pager {
   /** Created on first use: a small file in inline mode never caches a page. */
-  #cache: Map<number, CacheEntry> | null = null;
+  #cache: PageTable | null = null;
   readonly #spare: number[] = [];
   readonly #capacity: number;
   seedLo = 0;
@@ -67,8 +179,8 @@ export class Pager {
     return new DbmCorruptError(this.path, page, reason);
   }
 
-  get #map(): Map<number, CacheEntry> {
-    this.#cache ??= new Map();
+  get #table(): PageTable {
+    this.#cache ??= new PageTable();
     return this.#cache;
   }
 
@@ -88,15 +200,15 @@ export class Pager {
    */
   getPage(no: number, type: number, maxTxid: number, pageCount: number): number {
     if (!(no >= 2 && no < pageCount)) throw this.corrupt(no, `pointer to page ${no} is outside the file's ${pageCount} pages`);
-    const hit = this.#map.get(no);
-    if (hit !== undefined) {
-      hit.hot = true;
-      if (pageType(hit.ptr) !== type) {
-        throw this.corrupt(no, `expected a ${PAGE_TYPE_NAME[type]} page, found ${PAGE_TYPE_NAME[pageType(hit.ptr)] ?? 'unknown type'}`);
+    const table = this.#table;
+    const hit = table.get(no);
+    if (hit !== 0) {
+      if (pageType(hit) !== type) {
+        throw this.corrupt(no, `expected a ${PAGE_TYPE_NAME[type]} page, found ${PAGE_TYPE_NAME[pageType(hit)] ?? 'unknown type'}`);
       }
-      return hit.ptr;
+      return hit;
     }
-    const ptr = this.#map.size >= this.#capacity ? this.#evictOne() : this.slot();
+    const ptr = table.size >= this.#capacity ? table.evict() : this.slot();
     try {
       this.readInto(ptr, no, 1);
       const rc = w.pageVerify(ptr, this.pageSize, no, this.seedLo, this.seedHi, maxTxid, type);
@@ -105,7 +217,7 @@ export class Pager {
       this.#spare.push(ptr);
       throw err;
     }
-    this.#map.set(no, { ptr, hot: false });
+    table.set(no, ptr);
     return ptr;
   }
 
@@ -141,24 +253,12 @@ export class Pager {
     return ptr;
   }
 
-  #evictOne(): number {
-    // Second chance: hot entries move to the back once, cold ones go.
-    for (;;) {
-      const first = this.#map.entries().next();
-      const [no, entry] = first.value as [number, CacheEntry];
-      this.#map.delete(no);
-      if (!entry.hot) return entry.ptr;
-      entry.hot = false;
-      this.#map.set(no, entry);
-    }
-  }
-
   /** Puts a page the caller owns into the cache (a page just committed). */
   adopt(no: number, ptr: number): void {
-    const old = this.#map.get(no);
-    if (old !== undefined) this.#spare.push(old.ptr);
-    this.#map.set(no, { ptr, hot: false });
-    while (this.#map.size > this.#capacity) this.#spare.push(this.#evictOne());
+    const table = this.#table;
+    const old = table.set(no, ptr);
+    if (old !== 0) this.#spare.push(old);
+    while (table.size > this.#capacity) this.#spare.push(table.evict());
   }
 
   /** Copies page `no` from a buffer of consecutive pages read at open into the cache. */
@@ -170,9 +270,7 @@ export class Pager {
 
   /** Forgets every cached page: another process committed, pages may have been reused. */
   invalidate(): void {
-    if (this.#cache === null) return;
-    for (const entry of this.#cache.values()) this.#spare.push(entry.ptr);
-    this.#cache.clear();
+    this.#cache?.drain((ptr) => this.#spare.push(ptr));
   }
 
   /**
