@@ -129,7 +129,7 @@ async function readVariants() {
 }
 
 async function writeVariants() {
-  const F = { floor: floorFiles('wf'), sys: await dbmFiles('ws'), ideal: await dbmFiles('wi'), dbm: await dbmFiles('wd') };
+  const F = { floor: floorFiles('wf'), sys: await dbmFiles('ws'), ideal: await dbmFiles('wi'), idealAsync: await dbmFiles('wa'), idealView: await dbmFiles('wv'), openClose: await dbmFiles('wo'), dbm: await dbmFiles('wd') };
   const encoded = F.floor.map((f) => fs.readFileSync(f));
   const wo = { flag: 'w', io };
   return {
@@ -169,6 +169,59 @@ async function writeVariants() {
       w.copyWithin(work + P, work, P);
       fs.writeSync(fd, w.memoryBuffer(), work, 2 * P, 0);
       fs.closeSync(fd);
+    },
+    idealView(i) {
+      const fd = fs.openSync(F.idealView[i], fs.constants.O_RDWR | NA);
+      fsExt.flockSync(fd, 'exnb');
+      fs.readSync(fd, w.memoryBuffer(), buf, 65536, 0);
+      if (w.metaVerify(buf, P) !== 0 || !w.sameBytes(buf, buf + P, P)) throw new Error('ideal: bad meta');
+      w.copyWithin(work, buf, P);
+      let used = w.u32(work + 80);
+      const klen = w.stageKey('lastSeen', 1000);
+      const h = w.keyHash(w.STAGE, klen, w.u32(work + 40), w.u32(work + 44)) >>> 0;
+      const off = w.recFind(work + 128, used, h, w.STAGE, klen);
+      used = w.recRemove(work + 128, used, off);
+      const v = packr.pack(++stamp);
+      const vp = w.stageValueAfterKey(klen, v);
+      used = w.recAppend(work + 128, used, P - 128, h, w.STAGE, klen, 0, vp, v.byteLength, 0);
+      w.setU32(work + 80, used);
+      w.setU64(work + 16, w.u64(work + 16) + 1);
+      w.metaSeal(work, P);
+      w.copyWithin(work + P, work, P);
+      fs.writeSync(fd, w.view(work, 2 * P), 0, 2 * P, 0);
+      fs.closeSync(fd);
+    },
+    async idealAsync(i) {
+      // ideal's work in the dbm's promise shape: an async open, set and close, each awaited
+      const fd = await (async () => {
+        const fd = fs.openSync(F.idealAsync[i], fs.constants.O_RDWR | NA);
+        fsExt.flockSync(fd, 'exnb');
+        fs.readSync(fd, w.memoryBuffer(), buf, 65536, 0);
+        if (w.metaVerify(buf, P) !== 0 || !w.sameBytes(buf, buf + P, P)) throw new Error('ideal: bad meta');
+        return fd;
+      })();
+      await Promise.resolve().then(() => {
+        w.copyWithin(work, buf, P);
+        let used = w.u32(work + 80);
+        const klen = w.stageKey('lastSeen', 1000);
+        const h = w.keyHash(w.STAGE, klen, w.u32(work + 40), w.u32(work + 44)) >>> 0;
+        const off = w.recFind(work + 128, used, h, w.STAGE, klen);
+        used = w.recRemove(work + 128, used, off);
+        const v = packr.pack(++stamp);
+        const vp = w.stageValueAfterKey(klen, v);
+        used = w.recAppend(work + 128, used, P - 128, h, w.STAGE, klen, 0, vp, v.byteLength, 0);
+        w.setU32(work + 80, used);
+        w.setU64(work + 16, w.u64(work + 16) + 1);
+        w.metaSeal(work, P);
+        w.copyWithin(work + P, work, P);
+        fs.writeSync(fd, w.memoryBuffer(), work, 2 * P, 0);
+      });
+      await (async () => fs.closeSync(fd))();
+    },
+    async openClose(i) {
+      // the dbm's open and close alone, with its own set of files
+      const db = await Dbm.open(F.openClose[i], wo);
+      await db.close();
     },
     async dbm(i) {
       const db = await Dbm.open(F.dbm[i], wo);

@@ -51,9 +51,16 @@ export class Txn extends Tree {
   readonly #work: number;
   readonly #s: MetaState;
   readonly #dirty = new Map<number, number>();
-  readonly #alloc: PageAllocator;
+  /**
+   * Created by the first page taken or freed (#allocator): a change to the
+   * records of an inline file takes none, and then neither decodes nor
+   * re-encodes the free list.
+   */
+  #alloc: PageAllocator | null = null;
+  readonly #freeSets: FreeSetCache;
+  readonly #baseMetaPtr: number;
   /** Pages of the committed state's spilled free list (none when it is inline). */
-  readonly #spillPages: number;
+  #spillPages = 0;
   #changed = false;
   #cleared = false;
   #done = false;
@@ -67,18 +74,21 @@ export class Txn extends Tree {
     this.#s = base.copy();
     this.#work = work;
     w.copyWithin(this.#work, baseMetaPtr, pageSize);
-    let free: FreePages;
-    try {
-      free = freeSets.checkout(pager, baseMetaPtr, base);
-    } catch (err) {
-      this.#done = true;
-      throw err;
-    }
-    this.#alloc = new PageAllocator(free, this.#s);
+    this.#freeSets = freeSets;
+    this.#baseMetaPtr = baseMetaPtr;
+  }
+
+  /** The page allocator, made (and the committed state's free set checked out) on first use. */
+  get #allocator(): PageAllocator {
+    if (this.#alloc !== null) return this.#alloc;
+    const base = this.#base;
+    const alloc = new PageAllocator(this.#freeSets.checkout(this.pager, this.#baseMetaPtr, base), this.#s);
     // A spilled free list belongs to the old state only.
-    const spill = freeSets.spillPagesOf(base);
-    for (const no of spill) this.#alloc.releaseCommitted(no);
+    const spill = this.#freeSets.spillPagesOf(base);
+    for (const no of spill) alloc.releaseCommitted(no);
     this.#spillPages = spill.length;
+    this.#alloc = alloc;
+    return alloc;
   }
 
   get metaPtr(): number {
@@ -115,7 +125,7 @@ export class Txn extends Tree {
   // ---- pages ------------------------------------------------------------------
 
   /** A new zeroed page of `type` in a slot this transaction owns. */
-  #newPage(type: number, aux: number, no = this.#alloc.alloc()): { no: number; ptr: number } {
+  #newPage(type: number, aux: number, no = this.#allocator.alloc()): { no: number; ptr: number } {
     const ptr = this.pager.slot();
     w.pageInit(ptr, this.pageSize, type, aux, no, this.txid);
     this.#dirty.set(no, ptr);
@@ -129,10 +139,10 @@ export class Txn extends Tree {
       // Allocated by this transaction: nothing committed uses it.
       this.#dirty.delete(no);
       this.pager.releaseSlot(ptr);
-      if (!this.#alloc.releaseOwn(no)) throw this.corrupt(no, 'page freed twice');
+      if (!this.#allocator.releaseOwn(no)) throw this.corrupt(no, 'page freed twice');
       return;
     }
-    if (!this.#alloc.releaseCommitted(no)) throw this.corrupt(no, 'page freed twice');
+    if (!this.#allocator.releaseCommitted(no)) throw this.corrupt(no, 'page freed twice');
   }
 
   /** A writable copy of page `no`: itself if new in this transaction. */
@@ -140,7 +150,7 @@ export class Txn extends Tree {
     const own = this.#dirty.get(no);
     if (own !== undefined) return { no, ptr: own, moved: false };
     const src = this.page(no, type);
-    const copyNo = this.#alloc.alloc();
+    const copyNo = this.#allocator.alloc();
     const ptr = this.pager.slot();
     w.copyWithin(ptr, src, this.pageSize);
     w.pageRestamp(ptr, copyNo, this.txid);
@@ -313,7 +323,7 @@ export class Txn extends Tree {
   /** Writes `value` to a new run of overflow pages; returns its first page. */
   #writeOverflow(value: Uint8Array): number {
     const count = this.overflowPages(value.byteLength);
-    const first = this.#alloc.allocRun(count);
+    const first = this.#allocator.allocRun(count);
     for (let i = 0; i < count; i++) {
       const page = this.#newPage(PAGE_TYPE.overflow, 0, first + i);
       const chunk = value.subarray(i * this.payload, Math.min(value.byteLength, (i + 1) * this.payload));
@@ -442,14 +452,14 @@ export class Txn extends Tree {
     const s = this.#s;
     for (const [no, ptr] of this.#dirty) {
       this.pager.releaseSlot(ptr);
-      if (!this.#alloc.releaseOwn(no)) throw this.corrupt(no, 'page freed twice');
+      if (!this.#allocator.releaseOwn(no)) throw this.corrupt(no, 'page freed twice');
     }
     this.#dirty.clear();
     // Every page of the committed state that is not free is in use by it.
-    this.#alloc.clearPending();
+    this.#allocator.clearPending();
     this.#cleared = true;
     for (let no = 2; no < this.#base.pageCount; no++) {
-      if (!this.#alloc.isFree(no)) this.#alloc.releaseCommitted(no);
+      if (!this.#allocator.isFree(no)) this.#allocator.releaseCommitted(no);
     }
     w.zero(this.mainBase, this.pageSize - w.META_HEADER);
     s.mode = MODE_INLINE;
@@ -486,10 +496,18 @@ export class Txn extends Tree {
     const s = this.#s;
     s.txid = this.txid;
     if (this.#keepsSpilledList()) return this.#seal(null);
-    const { pages: merged, doubleFree } = this.#alloc.mergePending();
+    const room = this.pageSize - w.META_HEADER - s.mainUsed;
+    if (this.#alloc === null && !this.#cleared && this.#base.freelistPage === 0 && this.#base.freeBytes <= room) {
+      // No page taken or freed: the free pages are the committed state's, and
+      // its encoded list (inline) moves with the end of the main region.
+      const bytes = this.#base.freeBytes;
+      if (bytes > 0) w.copyWithin(this.mainBase + s.mainUsed, this.#baseMetaPtr + w.META_HEADER + this.#base.mainUsed, bytes);
+      w.zero(this.mainBase + s.mainUsed + bytes, room - bytes);
+      return this.#seal(null);
+    }
+    const { pages: merged, doubleFree } = this.#allocator.mergePending();
     if (doubleFree >= 0) throw this.corrupt(doubleFree, 'a page in use is also on the free list');
     let spillPages: number[] = [];
-    const room = this.pageSize - w.META_HEADER - s.mainUsed;
     // One pass: the encoding goes straight into the meta page if it fits.
     let bytes = merged.encode(this.mainBase + s.mainUsed, room);
     s.freelistPage = 0;
@@ -504,7 +522,7 @@ export class Txn extends Tree {
       // run is kept only if the count still matches; otherwise the list goes
       // past the end of the file, where taking pages changes nothing.
       const count = Math.ceil(bytes / this.payload);
-      let first = this.#alloc.takeCommittedFreeRun(count);
+      let first = this.#allocator.takeCommittedFreeRun(count);
       if (first !== 0) {
         const after = merged.encodedSize();
         if (Math.ceil(after / this.payload) === count) {
@@ -514,7 +532,7 @@ export class Txn extends Tree {
           first = 0;
         }
       }
-      if (first === 0) first = this.#alloc.extend(count);
+      if (first === 0) first = this.#allocator.extend(count);
       const buf = w.alloc(count * this.payload);
       merged.encode(buf, count * this.payload);
       for (let i = 0; i < count; i++) {
@@ -544,7 +562,7 @@ export class Txn extends Tree {
     return (
       this.#base.freelistPage !== 0 &&
       this.#dirty.size === 0 &&
-      this.#alloc.pendingCount === this.#spillPages &&
+      (this.#alloc === null || this.#alloc.pendingCount === this.#spillPages) &&
       this.#s.pageCount === this.#base.pageCount &&
       !this.#cleared
     );
@@ -581,6 +599,6 @@ export class Txn extends Tree {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#alloc.dispose();
+    this.#alloc?.dispose();
   }
 }
