@@ -46,11 +46,15 @@ export interface CommitResult {
   free: { pages: FreePages; spillPages: number[] } | null;
 }
 
+/** The dirty-page map of a transaction that wrote no page: shared, and never written to. */
+const NO_PAGES: Map<number, number> = new Map();
+
 export class Txn extends Tree {
   readonly txid: number;
   readonly #work: number;
   readonly #s: MetaState;
-  readonly #dirty = new Map<number, number>();
+  /** Pages this transaction wrote, by number: its own slots. Empty until the first (an inline file's commit writes none). */
+  #dirty: Map<number, number> = NO_PAGES;
   /**
    * Created by the first page taken or freed (#allocator): a change to the
    * records of an inline file takes none, and then neither decodes nor
@@ -76,6 +80,12 @@ export class Txn extends Tree {
     w.copyWithin(this.#work, baseMetaPtr, pageSize);
     this.#freeSets = freeSets;
     this.#baseMetaPtr = baseMetaPtr;
+  }
+
+  /** The dirty-page map, created by the first page written. */
+  #dirtyPages(): Map<number, number> {
+    if (this.#dirty === NO_PAGES) this.#dirty = new Map();
+    return this.#dirty;
   }
 
   /** The page allocator, made (and the committed state's free set checked out) on first use. */
@@ -128,7 +138,7 @@ export class Txn extends Tree {
   #newPage(type: number, aux: number, no = this.#allocator.alloc()): { no: number; ptr: number } {
     const ptr = this.pager.slot();
     w.pageInit(ptr, this.pageSize, type, aux, no, this.txid);
-    this.#dirty.set(no, ptr);
+    this.#dirtyPages().set(no, ptr);
     return { no, ptr };
   }
 
@@ -154,7 +164,7 @@ export class Txn extends Tree {
     const ptr = this.pager.slot();
     w.copyWithin(ptr, src, this.pageSize);
     w.pageRestamp(ptr, copyNo, this.txid);
-    this.#dirty.set(copyNo, ptr);
+    this.#dirtyPages().set(copyNo, ptr);
     this.#freePage(no);
     return { no: copyNo, ptr, moved: true };
   }
