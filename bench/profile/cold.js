@@ -9,7 +9,8 @@
 //   node bench/profile/cold.js [read|write|both]
 // Env: P (page size of the dbm files, default 4096), NOATIME=1 (open the
 // dbm's files with O_NOATIME through the io option; sys/ideal use it too),
-// BUILD (a dist directory whose Dbm to measure instead of this one's), ROUNDS (400).
+// BUILD (a dist directory whose Dbm to measure instead of this one's), ROUNDS (400),
+// ONLY=a,b (run only these variants, and the floor: for profiling one).
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -129,7 +130,15 @@ async function readVariants() {
 }
 
 async function writeVariants() {
-  const F = { floor: floorFiles('wf'), sys: await dbmFiles('ws'), ideal: await dbmFiles('wi'), idealAsync: await dbmFiles('wa'), idealView: await dbmFiles('wv'), openClose: await dbmFiles('wo'), dbm: await dbmFiles('wd') };
+  const F = {
+    floor: floorFiles('wf'),
+    sys: await dbmFiles('ws'),
+    ideal: await dbmFiles('wi'),
+    idealAsync: await dbmFiles('wa'),
+    idealView: await dbmFiles('wv'),
+    openClose: await dbmFiles('wo'),
+    dbm: await dbmFiles('wd'),
+  };
   const encoded = F.floor.map((f) => fs.readFileSync(f));
   const wo = { flag: 'w', io };
   return {
@@ -233,7 +242,8 @@ async function writeVariants() {
 
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 async function run(title, variants) {
-  const names = Object.keys(variants).filter((n) => n !== 'files');
+  const only = process.env.ONLY ? process.env.ONLY.split(',') : null;
+  const names = Object.keys(variants).filter((n) => n !== 'files' && (only === null || n === 'floor' || only.includes(n)));
   const res = Object.fromEntries(names.map((n) => [n, []]));
   const cursor = Object.fromEntries(names.map((n) => [n, 0]));
   for (let r = 0; r < ROUNDS; r++) {
