@@ -14,8 +14,12 @@ export {
   DEFAULT_MAX_SESSION_BYTES,
   DbmNamespace,
   MemoryNamespace,
+  RedisNamespace,
+  closeRedisConnections,
   SessionError,
   SessionCorruptError,
+  SessionStoreUnavailableError,
+  SessionLockLostError,
   generateId,
   isValidId,
 } from './session/index.js';
@@ -34,4 +38,7 @@ export type {
   WriteResult,
   SessionFile,
   SessionErrorCode,
+  RedisOptions,
+  RedisSettings,
+  RedisClientLike,
 } from './session/index.js';

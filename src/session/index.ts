@@ -7,6 +7,8 @@ export type { NamespaceManager, NamespaceClass, StoredSession, SessionChanges, S
 export { DbmNamespace } from './stores/dbm.js';
 export type { SessionFile } from './stores/dbm.js';
 export { MemoryNamespace } from './stores/memory.js';
-export { SessionError, SessionCorruptError, LockTimeoutError } from './errors.js';
+export { RedisNamespace, closeRedisConnections } from './stores/redis.js';
+export type { RedisOptions, RedisSettings, RedisClientLike } from './stores/redis-options.js';
+export { SessionError, SessionCorruptError, SessionStoreUnavailableError, SessionLockLostError, LockTimeoutError } from './errors.js';
 export type { SessionErrorCode } from './errors.js';
 export { generateId, isValidId } from './ids.js';

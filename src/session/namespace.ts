@@ -22,6 +22,8 @@
 // That is what makes a logout stick: a request that loaded the session
 // before another request removed it cannot bring it back by saving.
 
+import type { RedisSettings } from './stores/redis-options.js';
+
 /** A stored session as read by load(). */
 export interface StoredSession {
   /** Every key with its msgpack-encoded value. The Session never mutates this map or its bytes. */
@@ -92,6 +94,8 @@ export interface StoreOptions {
   readonly now: () => number;
   /** The memory store's settings: at most `maxEntries` sessions (least recently used evicted; Infinity: unbounded). */
   readonly memory: { readonly maxEntries: number };
+  /** The Redis store's settings (the validated `redis` option), or null/absent when none was given. */
+  readonly redis?: RedisSettings | null;
   /** The `namespaceOptions` the application gave, for the store's own settings. */
   readonly namespaceOptions: Readonly<Record<string, unknown>>;
 }
