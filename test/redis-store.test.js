@@ -22,7 +22,7 @@ import {
   storeOptions,
 } from 'wasm-session/session';
 import { describeStoreContract } from './fixtures/store-contract.js';
-import { FIXTURES, startChild, waitFor } from './helpers/index.js';
+import { FIXTURES, LONG, startChild, waitFor } from './helpers/index.js';
 import { cli, describeRedis, startCluster, startRedis } from './helpers/redis.js';
 
 const bytes = (s) => Buffer.from(s);
@@ -72,7 +72,9 @@ describeRedis('RedisNamespace on one redis-server', function () {
     await s.save();
     const key = `${ctx.prefix}{${s.id}}`;
     const raw = await probe.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).hGetAll(key);
-    assert.deepEqual(Object.keys(raw).sort(), ['k:m:c', 'k:user', 'm:a', 'm:c', 'm:g']);
+    assert.deepEqual(Object.keys(raw).sort(), ['k:m:c', 'k:user', 'm:a', 'm:c', 'm:g', 'm:s']);
+    // m:s: the session's size, key bytes + value bytes: 'user' + a3 'ann', 'm:c' + d9 <length> <the string>.
+    assert.equal(raw['m:s'].toString(), String(4 + 4 + 3 + 2 + 'a user key that looks like metadata'.length));
     assert.equal(raw['m:c'].toString(), '1700000000000');
     assert.equal(raw['m:a'].toString(), '1700000000000');
     assert.match(raw['m:g'].toString(), /^[A-Za-z0-9_-]{16}$/);
@@ -233,6 +235,40 @@ describeRedis('RedisNamespace on one redis-server', function () {
     await probe.del(lockKey);
   });
 
+  it('the lock mark (m:l): a locked session reads as locked from its hash alone; a mark whose lease ran out is ignored and then removed', async () => {
+    const id = generateId();
+    const key = `${ctx.prefix}{${id}}`;
+    await store(id).save(create([['n', bytes('0')]]));
+    const holder = store(id);
+    await holder.lock(1000);
+    assert.equal(await probe.hGet(key, 'm:l'), await probe.get(`${key}:lock`), 'the mark is the token');
+    await assert.rejects(store(id, { lockTimeout: 60 }).read(), LockTimeoutError, 'a plain read waits for the holder');
+    // The holder's lease runs out (here: the lock key goes), the mark stays behind.
+    await probe.del(`${key}:lock`);
+    const seen = await store(id, { lockTimeout: 60 }).read();
+    assert.equal(seen.data.get('n').toString(), '0', 'a stale mark does not make readers wait');
+    const writer = store(id);
+    await writer.read();
+    assert.equal(await writer.save(update([['n', bytes('1')]])), 'ok');
+    assert.equal(await probe.hExists(key, 'm:l'), 0, 'the next write removed the stale mark');
+    // unlock() of a lock that is not ours any more leaves the new holder's mark.
+    const next = store(id);
+    await next.lock(1000);
+    await holder.unlock();
+    assert.equal(await probe.hGet(key, 'm:l'), await probe.get(`${key}:lock`));
+    await next.unlock();
+    assert.equal(await probe.hExists(key, 'm:l'), 0);
+    assert.equal(await probe.exists(`${key}:lock`), 0);
+    // A session created under the lock carries the mark from its first write.
+    const fresh = generateId();
+    const creator = store(fresh);
+    await creator.lock(1000);
+    assert.equal(await creator.save(create([['k', bytes('v')]])), 'ok');
+    await assert.rejects(store(fresh, { lockTimeout: 60 }).read(), LockTimeoutError);
+    await creator.unlock();
+    assert.equal((await store(fresh).read()).data.get('k').toString(), 'v');
+  });
+
   it('uses a client the application passes in (redis: { client }) and never closes it', async () => {
     const client = createClient({ url: server.url });
     await client.connect();
@@ -259,6 +295,22 @@ describeRedis('RedisNamespace on one redis-server', function () {
 describeRedis('RedisNamespace when Redis is unavailable', function () {
   this.timeout(30000);
   after(() => closeRedisConnections());
+
+  (LONG ? it : it.skip)('(long) a process that is done while Redis is down exits by itself: its idle connection stops reconnecting', async function () {
+    this.timeout(60000);
+    const server = await startRedis();
+    try {
+      const child = startChild(path.join(FIXTURES, 'redis/down-exit.js'), [server.url, freshPrefix()], { stdin: 'pipe' });
+      assert.equal(await child.nextLine(), 'saved', child.stderr);
+      await server.kill();
+      child.send('go\n');
+      assert.equal(await child.nextLine(), 'ERR_SESSION_STORE_UNAVAILABLE', child.stderr);
+      const { code } = await child.exited;
+      assert.equal(code, 0, child.stderr);
+    } finally {
+      await server.stop();
+    }
+  });
 
   it('a server that is down: load and save fail with SessionStoreUnavailableError at once; after it is back, work resumes', async () => {
     const server = await startRedis();

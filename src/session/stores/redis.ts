@@ -35,6 +35,12 @@ const loadRedis = (): Promise<RedisModule> => {
 // The scripts. KEYS[1] is the session's hash and KEYS[2] its lock; ARGV[1]
 // is the lock token this instance holds ('' when it holds none). Replies are
 // arrays whose first element is a status.
+//
+// The lock mark: while a lock is held on a stored session, the hash has the
+// field m:l = the holder's token (lock() sets it in the same step as SET NX,
+// a create under the lock sets it, unlock() removes it). So a read that
+// finds no m:l knows, from that one HGETALL, that nobody held the lock; a
+// mark whose lock is gone (its lease ran out) is removed by the next write.
 
 const OK = 0;
 const GONE = 1;
@@ -66,24 +72,12 @@ local function ttl(created, accessed, idle, life)
   return string.format('%.0f', t)
 end`;
 
-/** Runs `cmd KEYS[1] ARGV[from..to]` in slices (Lua's unpack has a stack limit); slices are even, for field/value pairs. */
-const CHUNKS = `
-local function chunks(cmd, from, to)
-  while from <= to do
-    local last = math.min(from + 3999, to)
-    redis.call(cmd, KEYS[1], unpack(ARGV, from, last))
-    from = last + 1
-  end
-end`;
-
-/** ARGV: token, accessed ('' = read, record nothing), idle ms, life ms. Reply {0, HGETALL} or {6} (nothing stored). */
+/** load(accessed). ARGV: token, accessed, idle ms, life ms. Reply {0, HGETALL} or {6} (nothing stored). read() needs no script. */
 const LOAD = `${LOCK_CHECK}${TTL}
 local all = redis.call('HGETALL', KEYS[1])
 if #all == 0 then return {6} end
-if ARGV[2] ~= '' then
-  redis.call('HSET', KEYS[1], 'm:a', ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], ttl(tonumber(redis.call('HGET', KEYS[1], 'm:c')), tonumber(ARGV[2]), ARGV[3], ARGV[4]))
-end
+redis.call('HSET', KEYS[1], 'm:a', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ttl(tonumber(redis.call('HGET', KEYS[1], 'm:c')), tonumber(ARGV[2]), ARGV[3], ARGV[4]))
 return {0, all}`;
 
 /**
@@ -91,40 +85,75 @@ return {0, all}`;
  * one; update: the one read), created, accessed, idle ms, life ms, max bytes,
  * n, then n field/value pairs to set, then the fields to delete.
  * Create: only where nothing is stored ({2}). Update: only the creation that
- * was read ({1}). Over max bytes: {5, bytes}, nothing written.
+ * was read ({1}). Over max bytes: {5, bytes}, nothing written. m:s keeps the
+ * session's size (key bytes + value bytes of every k: field), updated from
+ * the sizes of the fields this save replaces or deletes (a value is never
+ * empty: HSTRLEN 0 means no such field); a hash without it is counted whole.
+ * One HSET writes the times, the size and the fields (in slices of at most
+ * 7000 arguments: Lua's unpack has a stack limit).
  */
-const SAVE = `${LOCK_CHECK}${TTL}${CHUNKS}
+const SAVE = `${LOCK_CHECK}${TTL}
 local h = KEYS[1]
 local first = 10
 local dels = first + 2 * tonumber(ARGV[9])
-local sizes = {}
+local size = 0
+local args = {'m:c', ARGV[4], 'm:a', ARGV[5], 'm:s', 0}
 if ARGV[2] == 'c' then
   if redis.call('EXISTS', h) == 1 then return {2} end
-else
-  if redis.call('HGET', h, 'm:g') ~= ARGV[3] then return {1} end
-  for _, f in ipairs(redis.call('HKEYS', h)) do
-    if string.sub(f, 1, 2) == 'k:' then sizes[f] = #f - 2 + redis.call('HSTRLEN', h, f) end
+  args[7] = 'm:g'
+  args[8] = ARGV[3]
+  if ARGV[1] ~= '' then
+    args[9] = 'm:l'
+    args[10] = ARGV[1]
   end
-  for i = dels, #ARGV do sizes[ARGV[i]] = nil end
-end
-for i = first, dels - 1, 2 do sizes[ARGV[i]] = #ARGV[i] - 2 + #ARGV[i + 1] end
-local total = 0
-for _, n in pairs(sizes) do total = total + n end
-if total > tonumber(ARGV[8]) then return {5, total} end
-chunks('HDEL', dels, #ARGV)
-if ARGV[2] == 'c' then
-  redis.call('HSET', h, 'm:c', ARGV[4], 'm:a', ARGV[5], 'm:g', ARGV[3])
 else
-  redis.call('HSET', h, 'm:c', ARGV[4], 'm:a', ARGV[5])
+  local meta = redis.call('HMGET', h, 'm:g', 'm:s', 'm:l')
+  if meta[1] ~= ARGV[3] then return {1} end
+  if meta[3] and ARGV[1] == '' then redis.call('HDEL', h, 'm:l') end
+  size = tonumber(meta[2])
+  if not size then
+    size = 0
+    for _, f in ipairs(redis.call('HKEYS', h)) do
+      if string.sub(f, 1, 2) == 'k:' then size = size + #f - 2 + redis.call('HSTRLEN', h, f) end
+    end
+  end
+  for i = dels, #ARGV do
+    local n = redis.call('HSTRLEN', h, ARGV[i])
+    if n > 0 then size = size - (#ARGV[i] - 2 + n) end
+  end
+  for i = first, dels - 1, 2 do
+    local n = redis.call('HSTRLEN', h, ARGV[i])
+    if n > 0 then size = size - (#ARGV[i] - 2 + n) end
+  end
 end
-chunks('HSET', first, dels - 1)
+for i = first, dels - 1, 2 do size = size + #ARGV[i] - 2 + #ARGV[i + 1] end
+if size > tonumber(ARGV[8]) then return {5, size} end
+local i = dels
+while i <= #ARGV do
+  local last = math.min(i + 6999, #ARGV)
+  redis.call('HDEL', h, unpack(ARGV, i, last))
+  i = last + 1
+end
+args[6] = size
+i = first
+while true do
+  while i < dels and #args < 7000 do
+    args[#args + 1] = ARGV[i]
+    args[#args + 1] = ARGV[i + 1]
+    i = i + 2
+  end
+  redis.call('HSET', h, unpack(args))
+  if i >= dels then break end
+  args = {}
+end
 redis.call('PEXPIRE', h, ttl(tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7]))
 return {0}`;
 
 /** ARGV: token, generation read, accessed, idle ms, life ms. {0} or {1} (gone). */
 const TOUCH = `${LOCK_CHECK}${TTL}
-local v = redis.call('HMGET', KEYS[1], 'm:g', 'm:c')
+local v = redis.call('HMGET', KEYS[1], 'm:g', 'm:c', 'm:l')
 if v[1] ~= ARGV[2] then return {1} end
+if v[3] and ARGV[1] == '' then redis.call('HDEL', KEYS[1], 'm:l') end
 redis.call('HSET', KEYS[1], 'm:a', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ttl(tonumber(v[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]))
 return {0}`;
@@ -134,11 +163,17 @@ const REMOVE = `${LOCK_CHECK}
 redis.call('DEL', KEYS[1])
 return {0}`;
 
-/** KEYS[1]: the lock. ARGV: token. Compare-and-delete. */
+/** ARGV: token, lease ms. SET NX PX, and the lock mark on a stored session. 1: taken, 0: someone else holds it. */
+const LOCK = `
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+if redis.call('TYPE', KEYS[1])['ok'] == 'hash' then redis.call('HSET', KEYS[1], 'm:l', ARGV[1]) end
+return 1`;
+
+/** ARGV: token. Compare-and-delete of the lock, and of its mark. */
 const UNLOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return 1
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+if redis.call('TYPE', KEYS[1])['ok'] == 'hash' and redis.call('HGET', KEYS[1], 'm:l') == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'm:l')
 end
 return 0`;
 
@@ -162,7 +197,8 @@ const SCRIPTS = {
   save: script(SAVE, 2),
   touch: script(TOUCH, 2),
   remove: script(REMOVE, 2),
-  unlock: script(UNLOCK, 1),
+  lock: script(LOCK, 2),
+  unlock: script(UNLOCK, 2),
   renew: script(RENEW, 1),
 };
 
@@ -178,6 +214,7 @@ interface NodeClient extends RedisClientLike {
   close?(): Promise<unknown>;
   destroy?(): void;
   on?(event: string, listener: (...args: unknown[]) => void): unknown;
+  off?(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 /** What is used of a node-redis cluster client. */
@@ -190,24 +227,39 @@ interface ClusterClient extends RedisClientLike {
   close?(): Promise<unknown>;
   destroy?(): void;
   on?(event: string, listener: (...args: unknown[]) => void): unknown;
+  off?(event: string, listener: (...args: unknown[]) => void): unknown;
 }
 
 interface Connection {
-  readonly client: NodeClient | ClusterClient;
+  client: NodeClient | ClusterClient;
   readonly cluster: boolean;
   /** Made by this module from a URL (ours to ref/unref and close), or the application's. */
   readonly owned: boolean;
   /** For messages: the URL without credentials, or 'the application's client'. */
   readonly label: string;
   readonly mod: RedisModule;
-  /** Reply options: binary-safe values as Buffers. */
-  readonly replyOptions: { typeMapping: Record<number, unknown> };
-  /** Owned: the first connection attempt in flight (operations wait for it, bounded). */
-  connecting: Promise<void> | null;
+  /** Per-command options: replies binary-safe (Buffers, maps as flat arrays); node-redis's own timeout only for an application's client. */
+  readonly commandOptions: { typeMapping: Record<number, unknown>; timeout: number | undefined };
+  /** Owned: settles with the first connection attempt (ready, or its first error); operations wait for it, bounded. */
+  firstAttempt: Promise<void> | null;
+  /** Connected at least once: from then on, while disconnected, operations fail at once (no offline queue). */
   everReady: boolean;
+  /** Why the last connection attempt failed, while not connected. */
+  lastError: unknown;
+  /** When an operation last used it (Date.now()). */
+  lastUse: number;
   inflight: number;
+  /** Closed (closeRedisConnections(), or it gave up reconnecting): the next operation makes a new connection. */
   closed: boolean;
 }
+
+/**
+ * An owned connection (one server) that cannot reconnect and has not been
+ * used for this long stops trying: its retry timers would otherwise keep a
+ * process that is done alive while Redis is down. The next operation then
+ * makes a new connection.
+ */
+const GIVE_UP_IDLE_MS = 10_000;
 
 const owned = new Map<string, Promise<Connection>>();
 const borrowed = new WeakMap<object, Promise<Connection>>();
@@ -227,9 +279,9 @@ function reconnectDelay(retries: number): number {
   return Math.round(Math.min(50 * 2 ** retries, 1000) * (0.75 + Math.random() / 2));
 }
 
-async function makeConnection(settings: RedisSettings): Promise<Connection> {
+async function makeConnection(settings: RedisSettings, key: string): Promise<Connection> {
   const mod = await loadRedis();
-  const replyOptions = { typeMapping: { [mod.RESP_TYPES.BLOB_STRING]: Buffer } };
+  const typeMapping = { [mod.RESP_TYPES.BLOB_STRING]: Buffer, [mod.RESP_TYPES.MAP]: Array };
   if (settings.client !== null) {
     return {
       client: settings.client as NodeClient | ClusterClient,
@@ -237,53 +289,90 @@ async function makeConnection(settings: RedisSettings): Promise<Connection> {
       owned: false,
       label: "the application's Redis client",
       mod,
-      replyOptions,
-      connecting: null,
+      // Its offline queue (if enabled) drops what it could not send in time; what was sent is bounded by send().
+      commandOptions: { typeMapping, timeout: settings.commandTimeout },
+      firstAttempt: null,
       everReady: true,
+      lastError: null,
+      lastUse: Date.now(),
       inflight: 0,
       closed: false,
     };
   }
   const url = settings.url!;
-  // Fail fast while disconnected (no offline queue: a request gets an error, not a wait), reconnect forever.
-  const nodeOptions = {
-    disableOfflineQueue: true,
-    socket: { connectTimeout: settings.commandTimeout, reconnectStrategy: reconnectDelay },
-  };
-  const client = (typeof url === 'string'
-    ? mod.createClient({ url, ...nodeOptions })
-    : mod.createCluster({ rootNodes: url.map((u) => ({ url: u })), defaults: nodeOptions })) as unknown as NodeClient | ClusterClient;
-  // Errors reach the operations that fail; the client reconnects by itself. Without a listener, an 'error' event would throw.
-  client.on?.('error', () => {});
+  const cluster = typeof url !== 'string';
   const conn: Connection = {
-    client,
-    cluster: typeof url !== 'string',
+    client: undefined as unknown as NodeClient,
+    cluster,
     owned: true,
-    label: typeof url === 'string' ? withoutCredentials(url) : url.map(withoutCredentials).join(','),
+    label: cluster ? url.map(withoutCredentials).join(',') : withoutCredentials(url),
     mod,
-    replyOptions,
-    connecting: null,
+    // No offline queue: nothing waits to be written, and send() bounds the rest (node-redis's timeout would add an AbortSignal per command).
+    commandOptions: { typeMapping, timeout: undefined },
+    firstAttempt: null,
     everReady: false,
+    lastError: null,
+    lastUse: Date.now(),
     inflight: 0,
     closed: false,
   };
+  // Reconnect while in use; one server's connection gives up once idle (a cluster's node clients keep trying: see REDIS.md).
+  const reconnectStrategy = (retries: number): number | false => {
+    if (conn.closed || (!cluster && conn.inflight === 0 && Date.now() - conn.lastUse > GIVE_UP_IDLE_MS)) return false;
+    return reconnectDelay(retries);
+  };
+  // Fail fast while disconnected (no offline queue: a request gets an error, not a wait).
+  const nodeOptions = { disableOfflineQueue: true, socket: { connectTimeout: settings.commandTimeout, reconnectStrategy } };
+  const client = (cluster
+    ? mod.createCluster({ rootNodes: url.map((u) => ({ url: u })), defaults: nodeOptions })
+    : mod.createClient({ url, ...nodeOptions })) as unknown as NodeClient | ClusterClient;
+  conn.client = client;
+  // Errors reach the operations that fail; the client reconnects by itself. Without a listener, an 'error' event would throw.
+  client.on?.('error', (err: unknown) => {
+    conn.lastError = err;
+  });
+  client.on?.('ready', () => {
+    conn.everReady = true;
+    conn.lastError = null;
+  });
+  client.on?.('terminated', () => {
+    conn.closed = true;
+    forget(key, conn);
+  });
   setRef(conn, false);
   startConnecting(conn);
   return conn;
 }
 
+/** Drops a closed connection from the cache (if it is still the one cached). */
+function forget(key: string, conn: Connection): void {
+  const pending = owned.get(key);
+  if (pending !== undefined) void pending.then((c) => c === conn && owned.get(key) === pending && owned.delete(key));
+}
+
+/** Starts connecting; firstAttempt settles when it is connected or the first attempt failed. */
 function startConnecting(conn: Connection): void {
-  conn.connecting = Promise.resolve(conn.client.connect?.()).then(
-    () => {
-      conn.everReady = true;
-      conn.connecting = null;
-      if (conn.inflight === 0) setRef(conn, false);
-    },
-    () => {
-      // A cluster whose nodes could not be reached gives up: the next operation tries again.
-      conn.connecting = null;
-    },
-  );
+  const client = conn.client;
+  conn.firstAttempt = new Promise<void>((resolve) => {
+    const settle = (): void => {
+      client.off?.('error', settle);
+      resolve();
+    };
+    client.on?.('error', settle);
+    Promise.resolve(client.connect?.()).then(
+      () => {
+        conn.everReady = true;
+        if (conn.inflight === 0) setRef(conn, false);
+        settle();
+      },
+      (err: unknown) => {
+        // A cluster whose nodes could not be reached gives up: the next operation tries again.
+        conn.lastError ??= err;
+        conn.firstAttempt = null;
+        settle();
+      },
+    );
+  });
 }
 
 /** Owned connections keep the process alive only while an operation is in flight. */
@@ -306,14 +395,14 @@ function connectionFor(settings: RedisSettings): Connection | Promise<Connection
   if (settings.client !== null) {
     pending = borrowed.get(settings.client);
     if (pending === undefined) {
-      pending = makeConnection(settings);
+      pending = makeConnection(settings, '');
       borrowed.set(settings.client, pending);
     }
   } else {
     const key = connectionKey(settings);
     pending = owned.get(key);
     if (pending === undefined) {
-      pending = makeConnection(settings);
+      pending = makeConnection(settings, key);
       owned.set(key, pending);
       pending.catch(() => owned.delete(key));
     }
@@ -381,15 +470,17 @@ function isNoScript(err: unknown): boolean {
 
 /** Sends one command: bounded, with the connection referenced while it is in flight. */
 async function send(conn: Connection, routingKey: string | undefined, args: Arg[], timeout: number, via?: NodeClient): Promise<unknown> {
-  if (conn.closed) throw new CommandTimeout(0);
+  if (conn.closed) throw new Error('closeRedisConnections() closed this connection');
+  conn.lastUse = Date.now();
   if (conn.inflight++ === 0) setRef(conn, true);
   try {
     if (!conn.everReady) {
-      if (conn.connecting === null) startConnecting(conn);
-      await bounded(conn.connecting!, timeout);
+      if (conn.firstAttempt === null) startConnecting(conn);
+      await bounded(conn.firstAttempt!, timeout);
+      if (!conn.everReady) throw conn.lastError ?? new Error('not connected yet');
     }
     if (!conn.client.isOpen) throw new Error('the client is not connected (call client.connect() first)');
-    const options = { ...conn.replyOptions, timeout };
+    const options = conn.commandOptions;
     const reply =
       via !== undefined
         ? via.sendCommand(args, options)
@@ -409,6 +500,16 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Lock waits poll: 1 ms doubling to 20 ms, with jitter, so waiters do not move in step. */
 const pollDelay = (attempt: number): number => Math.min(20, 2 ** attempt) * (0.5 + Math.random() / 2);
 const short = (id: string): string => `${id.slice(0, 8)}…`;
+/** What an attempt returns while someone else holds the lock. */
+const WAIT: unique symbol = Symbol('wait');
+/** Whether HGETALL's fields include m:l, the lock mark. */
+function hasLockMark(fields: Buffer[]): boolean {
+  for (let i = 0; i < fields.length; i += 2) {
+    const f = fields[i]!;
+    if (f.length === 3 && f[0] === 0x6d && f[1] === 0x3a && f[2] === 0x6c) return true;
+  }
+  return false;
+}
 const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 
 /** The settings a store instance needs, worked out once per StoreOptions object (a server passes the same one to every request). */
@@ -454,6 +555,8 @@ export class RedisNamespace implements NamespaceManager {
   #token: string | null = null;
   #renewal: NodeJS.Timeout | null = null;
   #renewing = false;
+  /** The connection the lock was taken on: renewing stops when it is closed (closeRedisConnections()). */
+  #lockConnection: Connection | null = null;
 
   constructor(id: string, options: StoreOptions) {
     if (!isValidId(id)) throw new TypeError('wasm-session: RedisNamespace needs a 32-hex-character session id');
@@ -499,7 +602,7 @@ export class RedisNamespace implements NamespaceManager {
     } else if (err instanceof TypeError || err instanceof RangeError) {
       return err;
     }
-    const why = err instanceof CommandTimeout && conn.closed ? 'closeRedisConnections() was called' : ((err as Error)?.message ?? String(err));
+    const why = (err as Error)?.message ?? String(err);
     return new SessionStoreUnavailableError('redis', `wasm-session: the Redis session store (${conn.label}) is unavailable for ${this.#what}: ${why}`, {
       cause: err,
     });
@@ -517,23 +620,30 @@ export class RedisNamespace implements NamespaceManager {
   }
 
   /**
-   * Runs a session script; while another instance holds the lock (status
-   * LOCKED), polls until it is released, at most lockTimeout, then
-   * LockTimeoutError. Our own lock gone: SessionLockLostError.
+   * Runs `attempt` again while another instance holds the lock (it returns
+   * WAIT), polling until it is released, at most lockTimeout, then
+   * LockTimeoutError.
    */
-  async #run(s: Script, args: () => Arg[]): Promise<unknown[]> {
+  async #whileLocked<T>(attempt: () => Promise<T | typeof WAIT>): Promise<T> {
     let deadline = 0;
-    for (let attempt = 0; ; attempt++) {
-      const reply = (await this.#eval(s, [this.#token ?? '', ...args()])) as unknown[];
-      const status = reply[0];
-      if (status === LOST) throw this.#lost();
-      if (status !== LOCKED) return reply;
+    for (let n = 0; ; n++) {
+      const result = await attempt();
+      if (result !== WAIT) return result;
       const timeout = this.#options.lockTimeout;
-      if (attempt === 0) deadline = Date.now() + timeout;
+      if (n === 0) deadline = Date.now() + timeout;
       const left = deadline - Date.now();
       if (left <= 0) throw new LockTimeoutError(this.#what, 'exclusive', timeout);
-      await sleep(Math.min(left, pollDelay(attempt)));
+      await sleep(Math.min(left, pollDelay(n)));
     }
+  }
+
+  /** Runs a session script (lock check first, in the script): waits out others' locks; our own lock gone is SessionLockLostError. */
+  #run(s: Script, args: () => Arg[]): Promise<unknown[]> {
+    return this.#whileLocked(async () => {
+      const reply = (await this.#eval(s, [this.#token ?? '', ...args()])) as unknown[];
+      if (reply[0] === LOST) throw this.#lost();
+      return reply[0] === LOCKED ? WAIT : reply;
+    });
   }
 
   #lost(): SessionLockLostError {
@@ -546,22 +656,41 @@ export class RedisNamespace implements NamespaceManager {
   // ---- NamespaceManager ----
 
   async load(accessed: number): Promise<StoredSession | null> {
-    return this.#load(String(accessed));
-  }
-
-  /** load() without recording the access. */
-  async read(): Promise<StoredSession | null> {
-    return this.#load('');
-  }
-
-  async #load(accessed: string): Promise<StoredSession | null> {
     const { idle, life } = this.#derived;
-    const reply = await this.#run(SCRIPTS.load, () => [accessed, idle, life]);
-    if (reply[0] === NONE) {
+    const reply = await this.#run(SCRIPTS.load, () => [String(accessed), idle, life]);
+    return this.#found(reply[0] === NONE ? null : (reply[1] as Buffer[]));
+  }
+
+  /**
+   * load() without recording the access, and without a script: one HGETALL.
+   * Without a lock mark (m:l) in it, nobody held the lock at that moment.
+   * With one (or while this instance holds the lock, to check it is still
+   * ours), GET of the lock and HGETALL are sent together, again while
+   * another instance holds it. Those two are not one atomic step, and need
+   * not be: nothing is written, and a holder changes the session only in
+   * later round trips of its own, after its lock was granted.
+   */
+  async read(): Promise<StoredSession | null> {
+    if (this.#token === null) {
+      const all = (await this.#send(this.key, ['HGETALL', this.key])) as Buffer[];
+      if (!hasLockMark(all)) return this.#found(all.length === 0 ? null : all);
+    }
+    const fields = await this.#whileLocked(async () => {
+      const [lock, all] = await Promise.all([this.#send(this.key, ['GET', this.lockKey]), this.#send(this.key, ['HGETALL', this.key])]);
+      const token = this.#token;
+      if (token === null) return lock === null ? (all as Buffer[]) : WAIT;
+      if (lock === null || (lock as Buffer).toString('latin1') !== token) throw this.#lost();
+      return all as Buffer[];
+    });
+    return this.#found(fields.length === 0 ? null : fields);
+  }
+
+  #found(fields: Buffer[] | null): StoredSession | null {
+    if (fields === null) {
       this.#generation = '';
       return null;
     }
-    const stored = this.#parse(reply[1] as Buffer[]);
+    const stored = this.#parse(fields);
     this.#generation = stored.generation;
     return stored;
   }
@@ -580,6 +709,7 @@ export class RedisNamespace implements NamespaceManager {
         if (field[2] === 0x63) created = Number(value.toString('latin1'));
         else if (field[2] === 0x61) accessed = Number(value.toString('latin1'));
         else if (field[2] === 0x67) generation = value.toString('latin1');
+        // m:s (the size, for the save script), m:l (the lock mark) and unknown m: fields are not the Session's business.
       } else if (!(field[0] === 0x6d && field[1] === 0x3a)) {
         throw this.#corrupt(`a field that is neither a session key (k:) nor metadata (m:): ${JSON.stringify(field.toString('latin1').slice(0, 40))}`);
       }
@@ -634,7 +764,7 @@ export class RedisNamespace implements NamespaceManager {
   }
 
   /**
-   * SET NX PX with a random token; polls (1 ms doubling to 20 ms, with
+   * SET NX PX with a random token (and the lock mark, in one script); polls (1 ms doubling to 20 ms, with
    * jitter) until `timeoutMs`, then LockTimeoutError. Renewed every third of
    * the lease while held (an unref'd timer).
    */
@@ -644,13 +774,13 @@ export class RedisNamespace implements NamespaceManager {
     const lease = String(this.#derived.settings.lockLease);
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 0; ; attempt++) {
-      const reply = await this.#send(this.key, ['SET', this.lockKey, token, 'NX', 'PX', lease]);
-      if (reply !== null) break;
+      if ((await this.#eval(SCRIPTS.lock, [token, lease])) === 1) break;
       const left = deadline - Date.now();
       if (left <= 0) throw new LockTimeoutError(this.#what, 'exclusive', timeoutMs);
       await sleep(Math.min(left, pollDelay(attempt)));
     }
     this.#token = token;
+    this.#lockConnection = await this.#connection();
     const every = Math.max(10, Math.floor(this.#derived.settings.lockLease / 3));
     this.#renewal = setInterval(() => void this.#renew(token), every);
     this.#renewal.unref();
@@ -658,6 +788,11 @@ export class RedisNamespace implements NamespaceManager {
 
   async #renew(token: string): Promise<void> {
     if (this.#renewing || this.#token !== token) return;
+    if (this.#lockConnection?.closed) {
+      // closeRedisConnections(): no new connection just to renew; the lease ends the lock.
+      this.#stopRenewal();
+      return;
+    }
     this.#renewing = true;
     try {
       const still = await this.#eval(SCRIPTS.renew, [token, String(this.#derived.settings.lockLease)]);
