@@ -64,32 +64,6 @@ function removeAt(set: usize, i: u32, n: u32): void {
 }
 
 /**
- * Takes up to `n` pages and writes them to `out` (ascending): the lowest run
- * of `n` consecutive free pages if there is one, so a commit's pages can go
- * out in one write; else the lowest `n` pages. Returns how many were taken.
- */
-export function freeTake(set: usize, n: u32, out: usize): u32 {
-  const count = load<u32>(set, 4);
-  if (n == 0 || count == 0) return 0;
-  const pages = pagesOf(set);
-  if (n > 1) {
-    let runStart: u32 = 0;
-    for (let i: u32 = 1; i < count; i++) {
-      if (load<u32>(pages + (<usize>i << 2)) != load<u32>(pages + (<usize>(i - 1) << 2)) + 1) runStart = i;
-      if (i - runStart + 1 == n) {
-        memory.copy(out, pages + (<usize>runStart << 2), <usize>n << 2);
-        removeAt(set, runStart, n);
-        return n;
-      }
-    }
-  }
-  const take = n < count ? n : count;
-  memory.copy(out, pages, <usize>take << 2);
-  removeAt(set, 0, take);
-  return take;
-}
-
-/**
  * Takes the lowest run of exactly `n` consecutive free pages and returns its
  * first page, or 0 when there is none (the caller extends the file instead).
  * Overflow values and spilled free lists are such runs.

@@ -10,10 +10,11 @@
 // its views when it does. JS asks for the static addresses once at start-up.
 
 export {
-  md5Blocks, md5, md5Init, md5InitFrom, md5Update, md5Final,
-  hmacKeyStates, hmac, hmacOuter, md5Hex, hmacHex, hmacVerifyHex, toHex, equalConstantTime,
+  md5, md5Init, md5InitFrom, md5Update, md5Final,
+  hmacKeyStates, hmac, hmacOuter, md5Hex, hmacHex, hmacVerifyHex, toHex,
   MD5_CTX_SIZE,
 } from './md5';
+// Exported for test/wasm-core.test.js only: xxh64Split, validateRecords.
 export { xxh64Split } from './xxh64';
 export {
   PAGE_HEADER, pageInit, pageRestamp, pageSeal, pageVerify, maxKeyBytes, maxInlineRecord,
@@ -23,9 +24,9 @@ export {
   REC_HEADER, validateRecords, recFind, recSize, recRemove, recAppend, recIndex, recSplit,
   recCheckHashes, keyHash,
 } from './records';
-export { dirFill, dirDoubleInto, dirEntriesInRange } from './dir';
+export { dirFill, dirDoubleInto } from './dir';
 export {
-  FREE_SET_HEADER, freeInit, freeCount, freeGet, freeHas, freeAdd, freeTake, freeTakeRun, freeRemove,
+  FREE_SET_HEADER, freeInit, freeCount, freeGet, freeHas, freeAdd, freeTakeRun, freeRemove,
   freeEncodedSize, freeEncode, freeDecode,
 } from './freelist';
 

@@ -77,7 +77,7 @@ export function maxKeyBytes(pageSize: i32): i32 {
 
 /**
  * Largest record kept whole on a page; a record that would be larger keeps
- * its value in an overflow chain. A quarter of the payload, so a bucket
+ * its value in an overflow run. A quarter of the payload, so a bucket
  * always holds at least four records and a split has something to split.
  */
 export function maxInlineRecord(pageSize: i32): i32 {

@@ -11,7 +11,8 @@
 //
 //   hash      high 32 bits of XXH64(key, file seed); the directory index is
 //             its top `globalDepth` bits
-//   flags     bit 0 OVERFLOW: the value lives in a chain of overflow pages
+//   flags     bit 0 OVERFLOW: the value lives in a run of consecutive overflow
+//             pages, whose first page number takes the value's place
 //   valueLen  the value's full length, wherever it lives
 //
 // Records are packed without gaps in no particular order; `used` bytes and
@@ -162,7 +163,8 @@ export function recSplit(src: usize, used: u32, bit: u32, dst0: usize, dst1: usi
 /**
  * For check(): 0 if every record's stored hash is the key's hash and its top
  * `depth` bits equal `prefix`; otherwise the 1-based index of the first bad
- * record. `hashOf` is computed by the caller's seed via keyHash.
+ * record. Each key's hash is recomputed with keyHash under the file's seed
+ * (`seedLo`, `seedHi`).
  */
 export function recCheckHashes(base: usize, used: u32, depth: u32, prefix: u32, seedLo: u32, seedHi: u32): i32 {
   let off: u32 = 0;

@@ -67,7 +67,11 @@ export function xxh64(p: usize, len: usize, seed: u64): u64 {
   return (<u64>hi << 32) | <u64>lo;
 }
 
-/** XXH64 with a seed given as two 32-bit halves; low half returned, high half at `hiOut`. */
+/**
+ * XXH64 with a seed given as two 32-bit halves; low half returned, high half
+ * at `hiOut`. Exported only for test/wasm-core.test.js (known answers); the
+ * dbm hashes inside the module (keyHash, page checksums).
+ */
 export function xxh64Split(p: usize, len: usize, seedLo: u32, seedHi: u32, hiOut: usize): u32 {
   const h = xxh64(p, len, seed64(seedLo, seedHi));
   store<u32>(hiOut, <u32>(h >> 32));

@@ -38,10 +38,11 @@ function parse(argv: string[]): Parsed {
   const flags = new Set<string>();
   let lockTimeout = 10_000;
   const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
+  // One iterator: an option's argument is taken from it by next().
+  const it = args[Symbol.iterator]();
+  for (const a of it) {
     if (a === '--lock-timeout') {
-      lockTimeout = Number(args[++i]);
+      lockTimeout = Number(it.next().value);
       if (!Number.isFinite(lockTimeout) || lockTimeout < 0) throw new UsageError('--lock-timeout takes milliseconds');
     } else if (a.startsWith('--')) {
       if (a !== '--json' && a !== '--raw') throw new UsageError(`unknown option ${a}`);
@@ -51,7 +52,7 @@ function parse(argv: string[]): Parsed {
     }
   }
   const [command, file, ...rest] = positional;
-  if (!['check', 'stat', 'dump'].includes(command)) throw new UsageError(command ? `unknown command '${command}'` : 'missing command');
+  if (!command || !['check', 'stat', 'dump'].includes(command)) throw new UsageError(command ? `unknown command '${command}'` : 'missing command');
   if (!file) throw new UsageError('missing FILE');
   if (rest.length) throw new UsageError(`unexpected argument '${rest[0]}'`);
   return { command, file, json: flags.has('--json'), raw: flags.has('--raw'), lockTimeout };

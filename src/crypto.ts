@@ -101,9 +101,8 @@ export interface IdSigner {
  */
 export function createIdSigner(secrets: string | readonly string[]): IdSigner {
   const list = typeof secrets === 'string' ? [secrets] : secrets;
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new TypeError('wasm-session: secrets must be a non-empty string or a non-empty array of non-empty strings');
-  }
+  const notSecrets = 'wasm-session: secrets must be a non-empty string or a non-empty array of non-empty strings';
+  if (!Array.isArray(list)) throw new TypeError(notSecrets);
   const states = list.map((secret: unknown, i: number) => {
     if (typeof secret !== 'string') {
       throw new TypeError(`wasm-session: secret #${i} must be a string, got ${describe(secret)}`);
@@ -112,6 +111,7 @@ export function createIdSigner(secrets: string | readonly string[]): IdSigner {
     return core.hmacKeyStates(secret);
   });
   const signing = states[0];
+  if (signing === undefined) throw new TypeError(notSecrets);
 
   return {
     sign(id: string): string {

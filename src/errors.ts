@@ -41,14 +41,27 @@ export class DbmCorruptError extends DbmError {
   }
 }
 
-/** A file lock was not granted within `timeout` ms; nothing was changed. */
-export class LockTimeoutError extends DbmError {
-  override readonly code = 'ERR_LOCK_TIMEOUT';
+/**
+ * A lock was not granted within `timeout` ms; nothing was changed. Thrown by
+ * every store, not only the dbm: `resource` names what was locked (a file
+ * path for the dbm and its session files, `memory session <id prefix>…` for
+ * the memory store); `path` is the same string, kept for the dbm's callers.
+ * (It no longer extends DbmError: a lock timeout of a store without files is
+ * no dbm error. Branch on `code` or `instanceof LockTimeoutError`.)
+ */
+export class LockTimeoutError extends Error {
+  readonly code = 'ERR_LOCK_TIMEOUT';
+  /** What could not be locked: a file path, or a store's name for the session. */
+  readonly resource: string;
+  /** The same as `resource` (the dbm's file path). */
+  readonly path: string;
   readonly timeout: number;
   readonly mode: 'shared' | 'exclusive';
-  constructor(path: string, mode: 'shared' | 'exclusive', timeout: number) {
-    super(`wasm-session dbm: could not get ${mode === 'exclusive' ? 'an' : 'a'} ${mode} lock on ${path} within ${timeout} ms`, path);
+  constructor(resource: string, mode: 'shared' | 'exclusive', timeout: number) {
+    super(`wasm-session: could not get ${mode === 'exclusive' ? 'an' : 'a'} ${mode} lock on ${resource} within ${timeout} ms`);
     this.name = 'LockTimeoutError';
+    this.resource = resource;
+    this.path = resource;
     this.timeout = timeout;
     this.mode = mode;
   }

@@ -68,13 +68,11 @@ interface CoreExports {
   recCheckHashes(base: number, used: number, depth: number, prefix: number, seedLo: number, seedHi: number): number;
   dirFill(base: number, from: number, n: number, value: number): void;
   dirDoubleInto(src: number, n: number, dst: number): void;
-  dirEntriesInRange(base: number, n: number, pageCount: number): number;
   freeInit(set: number, capacity: number): void;
   freeCount(set: number): number;
   freeGet(set: number, i: number): number;
   freeHas(set: number, page: number): number;
   freeAdd(set: number, page: number): number;
-  freeTake(set: number, n: number, out: number): number;
   freeRemove(set: number, page: number): number;
   freeTakeRun(set: number, n: number): number;
   freeEncodedSize(set: number): number;
@@ -97,8 +95,7 @@ const core = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes), imports
 /** Bytes in the IO area: the largest input handled without chunking. */
 export const IO_SIZE: number = core.IO_SIZE.value;
 export const MD5_CTX_SIZE: number = core.MD5_CTX_SIZE.value;
-export const MD5_STATE_SIZE = 16;
-export const HMAC_STATES_SIZE = 32;
+const HMAC_STATES_SIZE = 32;
 
 const IO = core.ioPtr();
 // SCRATCH layout (256 bytes, see assembly/index.ts):
@@ -140,7 +137,10 @@ function readAsString(ptr: number): string {
   return m.toString('utf16le', ptr, ptr + bytes);
 }
 
-/** Rethrows a wasm trap as a WasmTrapError naming `operation`; other errors as they are. */
+/**
+ * Rethrows a wasm trap as a WasmTrapError naming `operation`; other errors as
+ * they are. Exported for test/packaging.test.js, which feeds it a real trap.
+ */
 export function trap(operation: string, err: unknown): never {
   if (err instanceof WebAssembly.RuntimeError) throw new WasmTrapError(operation, err);
   throw err;
@@ -320,8 +320,8 @@ export function verifySignedHex(statesList: readonly Uint8Array[], signed: strin
     const len = mem.utf8Write(signed, IO, IO_SIZE);
     if (len < 32 || len - 32 > maxBytes) return false;
     let ok = 0;
-    for (let i = 0; i < statesList.length; i++) {
-      loadStates(statesList[i]);
+    for (const states of statesList) {
+      loadStates(states);
       ok |= core.hmacVerifyHex(KEY_STATES, IO, len, VERIFY_SCRATCH);
     }
     return ok === 1;
@@ -354,7 +354,7 @@ export const REC_HEADER: number = core.REC_HEADER.value;
 export const FREE_SET_HEADER: number = core.FREE_SET_HEADER.value;
 /** Where stageKey() puts a key; values to append are staged right after it. */
 export const STAGE = IO;
-/** A 256-byte area for small outputs (recSplit results, hash halves). */
+/** The last 32 bytes of SCRATCH, for small outputs (recSplit's four results, XXH64's high half). */
 const OUT = SCRATCH + 224;
 
 const allocRaw = guarded<(size: number) => number>('alloc');
@@ -437,14 +437,18 @@ export function stageValueAfterKey(keyLen: number, value: Uint8Array): number {
   return at;
 }
 
-/** XXH64 of `len` bytes at `p` as [low, high] 32-bit halves. */
+/**
+ * XXH64 of `len` bytes at `p` as [low, high] 32-bit halves. This and
+ * xxh64Of() exist for test/wasm-core.test.js (known-answer tests of the hash
+ * that defines the file format); the dbm itself hashes inside the wasm.
+ */
 export function xxh64(p: number, len: number, seedLo: number, seedHi: number): [number, number] {
   const lo = guardedXxh(p, len, seedLo, seedHi, OUT) >>> 0;
   return [lo, u32(OUT)];
 }
 const guardedXxh = guarded<(p: number, len: number, sl: number, sh: number, out: number) => number>('xxh64Split');
 
-/** XXH64 of bytes or a UTF-8 string, for tests of the page checksum's hash. */
+/** XXH64 of bytes or a UTF-8 string (at most IO_SIZE bytes); see xxh64(). */
 export function xxh64Of(data: Uint8Array | string, seedLo = 0, seedHi = 0): [number, number] {
   const len = stageInIo(data);
   if (len < 0) throw new RangeError('wasm-session: xxh64Of input larger than the IO area');
@@ -461,6 +465,7 @@ export const maxKeyBytes = guarded<(pageSize: number) => number>('maxKeyBytes');
 export const maxInlineRecord = guarded<(pageSize: number) => number>('maxInlineRecord');
 export const metaSeal = guarded<(p: number, pageSize: number) => void>('metaSeal');
 export const metaVerify = guarded<(p: number, pageSize: number) => number>('metaVerify');
+/** Used inside the wasm by pageVerify/metaVerify; exported for test/wasm-core.test.js (recSplit's output). */
 export const validateRecords = guarded<(base: number, used: number, count: number, pageSize: number) => number>('validateRecords');
 export const recFind = guarded<(base: number, used: number, hash: number, key: number, keyLen: number) => number>('recFind');
 export const recSize = guarded<(base: number, off: number) => number>('recSize');
@@ -490,13 +495,11 @@ export function recSplit(src: number, used: number, bit: number, dst0: number, d
 }
 export const dirFill = guarded<(base: number, from: number, n: number, value: number) => void>('dirFill');
 export const dirDoubleInto = guarded<(src: number, n: number, dst: number) => void>('dirDoubleInto');
-export const dirEntriesInRange = guarded<(base: number, n: number, pageCount: number) => number>('dirEntriesInRange');
 export const freeInit = guarded<(set: number, capacity: number) => void>('freeInit');
 export const freeCount = guarded<(set: number) => number>('freeCount');
 export const freeGet = guarded<(set: number, i: number) => number>('freeGet');
 export const freeHas = guarded<(set: number, page: number) => number>('freeHas');
 export const freeAdd = guarded<(set: number, page: number) => number>('freeAdd');
-export const freeTake = guarded<(set: number, n: number, out: number) => number>('freeTake');
 export const freeTakeRun = guarded<(set: number, n: number) => number>('freeTakeRun');
 export const freeRemove = guarded<(set: number, page: number) => number>('freeRemove');
 export const freeEncodedSize = guarded<(set: number) => number>('freeEncodedSize');

@@ -64,6 +64,49 @@ describe('packaging', () => {
     assert.equal(errors.length, 3, bad.stdout);
   });
 
+  it('types the framework entry points: req.session on Express, request.session on Fastify, SessionData by declaration merging, WasmSessionStore as an express-session Store', function () {
+    this.timeout(180000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wasm-session-consumer-fw-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'node_modules'));
+      for (const name of ['wasm-session', 'express', 'fastify', 'express-session', '@types']) {
+        fs.symlinkSync(name === 'wasm-session' ? root : path.join(root, 'node_modules', name), path.join(dir, 'node_modules', name), 'dir');
+      }
+      const source = path.join(root, 'test/fixtures/consumer-frameworks');
+      for (const f of fs.readdirSync(source)) fs.copyFileSync(path.join(source, f), path.join(dir, f));
+      const tsc = path.join(root, 'node_modules/.bin/tsc');
+      const common = [
+        '--noEmit',
+        '--strict',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--target',
+        'es2022',
+        '--types',
+        'node',
+        '--skipLibCheck',
+      ];
+      // express-session's own types declare req.session too: the store is compiled apart from the middleware.
+      for (const good of ['express.ts', 'store.ts']) {
+        const r = spawnSync(tsc, [...common, good], { cwd: dir, encoding: 'utf8' });
+        assert.equal(r.status, 0, `${good}: ${r.stdout}${r.stderr}`);
+      }
+      const bad = spawnSync(tsc, [...common, 'express-bad.ts'], { cwd: dir, encoding: 'utf8' });
+      const errors = bad.stdout.match(/express-bad\.ts\((\d+),\d+\): error/g) ?? [];
+      assert.equal(errors.length, 3, bad.stdout);
+      const lines = errors.map((e) => Number(/\((\d+),/.exec(e)[1]));
+      const marked = fs
+        .readFileSync(path.join(dir, 'express-bad.ts'), 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (line.includes('// error') ? [i + 1] : []));
+      assert.deepEqual(lines, marked, bad.stdout);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('maps a wasm trap to a WasmTrapError naming the operation', async () => {
     const { trap } = await import(path.join(root, 'dist/wasm.js'));
     const { WasmTrapError } = await import('wasm-session');

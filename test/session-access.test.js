@@ -61,7 +61,7 @@ describe('Session access time: stored with save(), or at the end of the response
     const jar = new CookieJar(server.url);
     const { file } = (await jar.request('/set')).json;
     const before = await fileState(file);
-    clock += 7000;
+    clock += 61_000; // past the default touch interval (60 s)
     const got = await jar.request('/');
     assert.equal(got.json.n, 1);
     // Read as soon as the response is here: the access is already on disk.
@@ -69,6 +69,64 @@ describe('Session access time: stored with save(), or at the end of the response
     assert.equal(after.txid, before.txid + 1);
     assert.equal(after.accessed, clock);
     assert.equal(after.created, before.created);
+  });
+
+  it('the touch interval: a read-only request within touchAfter (default 60 s) of the stored access writes nothing; one after it writes once', async () => {
+    const jar = new CookieJar(server.url);
+    const { file } = (await jar.request('/set')).json;
+    const before = await fileState(file);
+    for (const seconds of [10, 20, 59]) {
+      clock = before.accessed + seconds * 1000;
+      assert.equal((await jar.request('/')).json.n, 1);
+      assert.equal((await fileState(file)).txid, before.txid, `nothing written ${seconds} s after the stored access`);
+    }
+    clock = before.accessed + 60_000;
+    await jar.request('/');
+    const after = await fileState(file);
+    assert.equal(after.txid, before.txid + 1, 'one write once the interval has passed');
+    assert.equal(after.accessed, clock);
+    // A change is always written, and carries the access with it.
+    clock += 1000;
+    await jar.request('/set');
+    assert.equal((await fileState(file)).txid, before.txid + 2);
+    assert.equal((await fileState(file)).accessed, clock);
+  });
+
+  it('touchAfter: 0 records every access; the default is capped at a tenth of timeout; touchAfter beyond timeout is refused', async () => {
+    const tmp = tempDir('touch');
+    const response = () => {
+      const headers = {};
+      return { headersSent: false, getHeader: (n) => headers[n], setHeader: (n, v) => (headers[n] = v), headers };
+    };
+    try {
+      let now = 1_000_000;
+      const every = { dataDir: tmp.dir, touchAfter: 0, now: () => now };
+      const res = response();
+      const s = await Session.open({ headers: {} }, res, every);
+      s.set('a', 1);
+      await s.save();
+      const cookie = res.headers['set-cookie'][0].split(';')[0];
+      const file = s.namespace.file.path;
+      const t0 = (await fileState(file)).txid;
+      for (let i = 1; i <= 3; i++) {
+        now += 1;
+        await (await Session.open({ headers: { cookie } }, response(), every)).save(); // unchanged: only the access
+        assert.equal((await fileState(file)).txid, t0 + i);
+      }
+      // timeout 30 s: the default interval becomes 3 s.
+      const capped = { dataDir: tmp.dir, timeout: 30, now: () => now };
+      now += 2900;
+      await (await Session.open({ headers: { cookie } }, response(), capped)).save();
+      assert.equal((await fileState(file)).txid, t0 + 3, '2.9 s after the last access: not yet');
+      now += 200;
+      await (await Session.open({ headers: { cookie } }, response(), capped)).save();
+      assert.equal((await fileState(file)).txid, t0 + 4, '3.1 s after it: written');
+      assert.throws(() => new Session({ headers: {} }, response(), { dataDir: tmp.dir, timeout: 30, touchAfter: 31 }), /touchAfter .* must not exceed timeout/);
+      for (const bad of [-1, Number.NaN, '5'])
+        assert.throws(() => new Session({ headers: {} }, response(), { dataDir: tmp.dir, touchAfter: bad }), /touchAfter/);
+    } finally {
+      tmp.cleanup();
+    }
   });
 
   it('load() needs only a shared lock: it runs while another reader holds one, save() waits', async () => {

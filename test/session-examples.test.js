@@ -86,6 +86,20 @@ const expectations = {
     assert.match(out, /layout: <dataDir>\/[0-9a-f]{2}\/[0-9a-f]{2}\/<id>\.dbm/);
     assert.match(out, /removed 2 idle session\(s\), 1 left/);
   },
+  'express.js': (out) => {
+    assert.match(out, /POST \/login -> 302 \/whoami, cookie myghty_session_id/);
+    assert.match(out, /GET \/whoami -> user: ann/);
+    assert.match(out, /20 concurrent \/inc with lock -> n = 21 after one more/);
+  },
+  'fastify.js': (out) => {
+    assert.match(out, /visits: 1; Set-Cookie: theme, myghty_session_id\n/);
+    assert.match(out, /visits: 2; Set-Cookie: theme, myghty_session_id\n/);
+  },
+  'express-session-store.js': (out) => {
+    assert.match(out, /WasmSessionStore: \{"user":"ann","theme":"dark","cart":"3"\}/);
+    assert.match(out, /WasmSessionStore: ids \["[\w-]{4}…"\], length 1/);
+    assert.match(out, /MemoryStore: \{"user":"ann","theme":"dark"\}/);
+  },
   'debug-log.js': (out) => {
     assert.match(out, /: new session\n.*saved 1 changed and 0 deleted key\(s\) \(created\)\n.*cookie sent\n.*loaded 1 key\(s\)\n.*locked\n/);
     assert.match(out, /invalidated <id>… \(invalidate\(\) called\); new session/);

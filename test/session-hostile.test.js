@@ -1,10 +1,13 @@
-// Hostile input: malformed Cookie headers and ids, listed and fuzzed. Each
-// case must give a fresh session, never an exception, and never a file
-// outside dataDir (the temp tree around it is compared before and after).
+// Hostile input: malformed Cookie headers and ids, listed and fuzzed, and
+// things that are not session files at session paths. Each cookie case
+// must give a fresh session, never an exception, and never a file outside
+// dataDir (the temp tree around it is compared before and after).
 // Cases go through a real HTTP server where HTTP can carry them, and straight
 // into the Session for what HTTP cannot (NUL, characters beyond Latin-1).
 
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -349,4 +352,186 @@ describe(`hostile cookies and ids (seed ${SEED}${LONG ? ', long run' : ''})`, fu
     // The real sessions are intact.
     assert.equal((await Session.open({ headers: { cookie: `${KEY}=${realId}` } }, fakeRes(), { dataDir })).get('owner'), 'real');
   });
+});
+
+/**
+ * Things that are not session files, at the path of a session the client
+ * names: left by a careless administrator, or planted by another user when
+ * the dataDir was shared. Each must give a typed corruption (or, for an
+ * empty file, nothing stored), never a hang, and touch nothing outside
+ * dataDir. `make(file, root)` puts one at `file`; `root` holds the decoys.
+ */
+const rescues = [];
+const HOSTILE_ENTRIES = [
+  [
+    'a FIFO',
+    (f) => {
+      execFileSync('mkfifo', [f]);
+      // Would an open() block on it, a writer appearing after 3 s ends the
+      // freeze, so that the test fails instead of hanging.
+      rescues.push(spawn(process.execPath, ['-e', `setTimeout(() => { try { require('fs').openSync(${JSON.stringify(f)}, 'r+') } catch {} }, 3000)`]));
+    },
+  ],
+  ['an empty directory', (f) => fs.mkdirSync(f)],
+  [
+    'a directory with a file in it',
+    (f) => {
+      fs.mkdirSync(f);
+      fs.writeFileSync(path.join(f, 'x'), 'x');
+    },
+    { left: true },
+  ],
+  ['a link to a file outside dataDir', (f, root) => fs.symlinkSync(path.join(root, 'etc', 'passwd'), f)],
+  ['a link to a session file outside dataDir', (f, root) => fs.symlinkSync(path.join(root, 'outside.dbm'), f)],
+  ['a link to an empty file outside dataDir', (f, root) => fs.symlinkSync(path.join(root, 'empty'), f)],
+  ['a link to /dev/null', (f) => fs.symlinkSync('/dev/null', f)],
+  ['a link to a directory outside', (f, root) => fs.symlinkSync(path.join(root, 'etc'), f)],
+  ['a dangling link', (f, root) => fs.symlinkSync(path.join(root, 'nowhere'), f)],
+  ['a hard link to a session file outside dataDir', (f, root) => fs.linkSync(path.join(root, 'hardlinked.dbm'), f)],
+  [
+    'a session file far larger than a session can be',
+    (f, root) => {
+      fs.copyFileSync(path.join(root, 'template.dbm'), f);
+      fs.truncateSync(f, 64 * 1024 * 1024);
+    },
+  ],
+  ['an empty file', (f) => fs.writeFileSync(f, ''), { nothingStored: true }],
+  // Root only: device nodes and other users' files.
+  ['a character device', (f) => execFileSync('mknod', [f, 'c', '1', '3']), { rootOnly: true }],
+  [
+    "another user's session file",
+    (f, root) => {
+      fs.copyFileSync(path.join(root, 'template.dbm'), f);
+      fs.chownSync(f, 65534, 65534);
+    },
+    { rootOnly: true },
+  ],
+];
+
+/**
+ * A timer firing every 5 ms, and the longest the event loop went without
+ * firing it: a blocking open() shows as a gap of seconds.
+ */
+function startTicker() {
+  let last = Date.now();
+  let longest = 0;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+  }, 5);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(longest, Date.now() - last);
+    },
+  };
+}
+
+describe('hostile entries at session paths (dbm store)', function () {
+  this.timeout(60_000);
+  let root;
+  let dataDir;
+  let server;
+  let outside;
+  before(async () => {
+    root = tempDir('hostile-fs').dir;
+    dataDir = path.join(root, 'data');
+    fs.mkdirSync(path.join(root, 'etc'));
+    fs.writeFileSync(path.join(root, 'etc', 'passwd'), 'decoy\n');
+    fs.writeFileSync(path.join(root, 'empty'), '');
+    server = await startServer(sessionHandler({ dataDir }));
+    // Valid session files: to copy, and outside dataDir for links to reach.
+    const s = await Session.open({ headers: {} }, fakeRes(), { dataDir });
+    s.set('owner', 'template');
+    await s.save();
+    for (const name of ['template.dbm', 'outside.dbm', 'hardlinked.dbm']) fs.copyFileSync(s.namespace.file.path, path.join(root, name));
+    outside = () =>
+      snapshotTree(root)
+        .filter((p) => !p.startsWith('data'))
+        .map((p) => {
+          const st = fs.lstatSync(path.join(root, p));
+          return `${p} ${
+            st.isFile()
+              ? crypto
+                  .createHash('sha256')
+                  .update(fs.readFileSync(path.join(root, p)))
+                  .digest('hex')
+              : '-'
+          }`;
+        });
+  });
+  after(async () => {
+    await server.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    for (const child of rescues.splice(0)) child.kill('SIGKILL');
+  });
+
+  /** A stored session's id, whose file is then replaced by `make`. */
+  async function plant(make) {
+    const s = await Session.open({ headers: {} }, fakeRes(), { dataDir });
+    s.set('owner', 'victim');
+    await s.save();
+    const file = s.namespace.file.path;
+    fs.unlinkSync(file);
+    make(file);
+    return { id: s.id, file };
+  }
+
+  for (const [name, make, { left = false, nothingStored = false, rootOnly = false } = {}] of HOSTILE_ENTRIES) {
+    const outcome = nothingStored ? 'nothing stored, a fresh session' : 'SessionCorruptError, or with invalidateCorrupt a fresh session';
+    it(`${name}: ${outcome}; never a hang, nothing outside dataDir touched`, async function () {
+      if (rootOnly && process.getuid() !== 0) {
+        console.log('      (skipped: setting this up needs root)');
+        return this.skip();
+      }
+      const before = outside();
+      const { id, file } = await plant((f) => make(f, root));
+      const cookie = `${KEY}=${id}`;
+      const ticker = startTicker();
+      try {
+        const t0 = Date.now();
+        // Straight into the Session (read() path: the response has end()), then over HTTP.
+        const res = { ...fakeRes(), end() {} };
+        if (nothingStored) {
+          const s = await Session.open({ headers: { cookie } }, res, { dataDir });
+          assert.equal(s.isNew, true);
+          assert.notEqual(s.id, id);
+        } else {
+          await assert.rejects(Session.open({ headers: { cookie } }, res, { dataDir }), (err) => {
+            assert.equal(err.name, 'SessionCorruptError', `${name}: ${err.message}`);
+            assert.equal(err.file, file);
+            return true;
+          });
+          const r = await rawRequest(server.url, { method: 'POST', headers: { cookie }, body: JSON.stringify({ steps: [['state']] }) });
+          assert.equal(r.status, 500, r.text);
+          assert.equal(r.json.error.code, 'ERR_SESSION_CORRUPT');
+          assert.equal(r.json.error.file, file);
+        }
+        const r = await rawRequest(server.url, {
+          method: 'POST',
+          headers: { cookie },
+          body: JSON.stringify({ steps: [['state'], ['set', 'p', 1], ['save'], ['state']], options: { invalidateCorrupt: true } }),
+        });
+        assert.equal(r.status, 200, r.text);
+        const [state, , , saved] = r.json.results;
+        assert.equal(state.isNew, true);
+        assert.equal(state.wasInvalidated, !nothingStored);
+        assert.notEqual(saved.id, id);
+        assert.match(r.setCookie[0], new RegExp(`^${KEY}=${saved.id};`));
+        const elapsed = Date.now() - t0;
+        const gap = ticker.stop();
+        assert.ok(elapsed < 5000, `${name}: ${elapsed} ms`);
+        assert.ok(gap < 1000, `${name}: the timer kept firing (longest gap ${gap} ms)`);
+      } finally {
+        ticker.stop();
+      }
+      if (left) assert.equal(fs.lstatSync(file).isDirectory(), true, 'a directory with contents is not deleted recursively');
+      else if (!nothingStored) assert.throws(() => fs.lstatSync(file), { code: 'ENOENT' }, `${name} was removed`);
+      assert.deepEqual(outside(), before, 'nothing outside dataDir changed');
+      assert.equal(fs.readFileSync(path.join(root, 'etc', 'passwd'), 'utf8'), 'decoy\n');
+    });
+  }
 });

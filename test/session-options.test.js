@@ -480,7 +480,9 @@ describe('getSession(req, res, config): Myghty snake_case names', () => {
   });
 
   it('an unknown session_ name, a name given twice, or a bad value is a TypeError naming it', async () => {
-    await assert.rejects(getSession(noReq, fakeRes(), { session_dbmmodule: 'gdbm', data_dir: dir }), /unknown session option "session_dbmmodule"/);
+    await assert.rejects(getSession(noReq, fakeRes(), { session_dbm_engine: 'gdbm', data_dir: dir }), /unknown session option "session_dbm_engine"/);
+    // session_dbmmodule is known (option dbmModule): a module that cannot be loaded is the error.
+    await assert.rejects(getSession(noReq, fakeRes(), { session_dbmmodule: 'gdbm', data_dir: dir }), /option dbmModule: cannot load "gdbm"/);
     await assert.rejects(getSession(noReq, fakeRes(), { session_path: '/a', session_cookie_path: '/b', data_dir: dir }), /given twice/);
     await assert.rejects(getSession(noReq, fakeRes(), { session_timeout: -1, data_dir: dir }), /option timeout/);
     await assert.rejects(getSession(noReq, fakeRes(), { data_dir: 7 }), /option data_dir must be a non-empty path/);

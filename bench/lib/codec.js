@@ -3,4 +3,4 @@
 // and the sessions do. `packr` is the shared msgpackr instance (plain maps,
 // moreTypes, big BigInts, copied buffers); `msgpackCodec` adds Map round-trips.
 
-export { packr, msgpackCodec } from '../../dist/dbm/codec.js';
+export { packr, msgpackCodec } from '../../dist/codec.js';

@@ -34,9 +34,28 @@ const autocannon = require('autocannon');
 export const title = 'http';
 
 /** The servers, in table order; the first is the baseline. A framework is a file in bench/http/servers/ and a line here. */
-const SERVERS = ['bare.js', 'wasm-dbm.js', 'wasm-memory.js'];
+const SERVERS = [
+  'bare.js',
+  'wasm-dbm.js',
+  'wasm-memory.js',
+  'express-bare.js',
+  'express-wasm-dbm.js',
+  'express-wasm-memory.js',
+  'express-session-memorystore.js',
+  'express-session-file-store.js',
+  'express-session-wasm-dbm.js',
+  'fastify-bare.js',
+  'fastify-wasm-dbm.js',
+  'fastify-session-memory.js',
+];
 /** Throughput targets on distinct sessions, as a fraction of bare's req/s. */
 const TARGETS = { 'wasm-dbm.js': 0.5, 'wasm-memory.js': 0.7 };
+/** Throughput targets of one server against another (the libraries it replaces), on distinct sessions. */
+const RELATIVE_TARGETS = [
+  { file: 'express-wasm-dbm.js', vs: 'express-session-memorystore.js', bound: 1.5 },
+  { file: 'express-session-wasm-dbm.js', vs: 'express-session-file-store.js', bound: 10 },
+  { file: 'fastify-wasm-dbm.js', vs: 'fastify-session-memory.js', bound: 1 },
+];
 
 const HOST = '127.0.0.1';
 const SECRET = 'bench secret: a long enough server-side secret';
@@ -207,7 +226,8 @@ export async function run() {
     const sharedRows = [];
     for (const s of servers) {
       if (!metas[s.file].sessions) continue;
-      for (const route of ['/', '/lock']) {
+      // A server whose session library has no lock (meta.lock false) has no /lock run.
+      for (const route of metas[s.file].lock === false ? ['/'] : ['/', '/lock']) {
         const cookie = await newSession(s);
         const r = await cannon(s, { route, cookies: [cookie], amount: SHARED_REQUESTS });
         const peek = await request(s.port, '/peek', cookie);
@@ -248,6 +268,20 @@ export async function run() {
         detail: `median of ${ROUNDS} interleaved rounds; ${fmt(row.hz)} vs ${fmt(bareHz)} req/s overall`,
         row: { group: `${CONNECTIONS} connections, req/s against bare node:http`, case: row.name },
       });
+    }
+    for (const { file, vs, bound } of RELATIVE_TARGETS) {
+      const a = rows.find((r) => r.file === file);
+      const b = rows.find((r) => r.file === vs);
+      const ratios = runs[file].map((x, i) => reqPerSec(x) / reqPerSec(runs[vs][i]));
+      report?.addTarget({
+        target: `${a.name}: req/s >= ${bound}x ${b.name}`,
+        kind: 'speed',
+        bound,
+        measured: median(ratios),
+        detail: `median of ${ROUNDS} interleaved rounds; ${fmt(a.hz)} vs ${fmt(b.hz)} req/s overall`,
+        row: { group: `${CONNECTIONS} connections, req/s against bare node:http`, case: a.name },
+      });
+      console.log(`Target: ${a.name} >= ${bound}x ${b.name}: ${median(ratios).toFixed(2)}x (${median(ratios) >= bound ? 'met' : 'NOT met'})`);
     }
     for (const row of sharedRows.filter((x) => x.lock)) {
       report?.addTarget({

@@ -7,7 +7,7 @@ import { DbmCorruptError } from '../errors.js';
 import type { FileIO } from './io.js';
 import { Pager } from './pager.js';
 import type { MetaState } from './meta.js';
-import { DirGeometry } from './meta.js';
+import { DirGeometry, reservedNotZero } from './meta.js';
 import { loadFreeSet } from './freeset.js';
 import { H, M, MODE_INLINE, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
 
@@ -67,8 +67,9 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
       problem(no, `${from} points outside the file's ${s.pageCount} pages`);
       return false;
     }
-    if (usage[no] !== KIND.unused) {
-      problem(no, `page is used twice: as ${KIND_NAME[usage[no]]} and as ${KIND_NAME[kind]} (${from})`);
+    const prev = usage[no]!; // in range: 2 <= no < s.pageCount = usage.length, checked above
+    if (prev !== KIND.unused) {
+      problem(no, `page is used twice: as ${KIND_NAME[prev]} and as ${KIND_NAME[kind]} (${from})`);
       return false;
     }
     usage[no] = kind;
@@ -136,7 +137,7 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
       const entries = readDirectory(pager, ctx.meta, s, geometry, (no) => mark(no, KIND.dir, 'directory'), problem);
       const d = s.depth;
       for (let i = 0; i < entries.length; ) {
-        const no = entries[i];
+        const no = entries[i]!; // i < entries.length (the loop condition)
         let width = 1;
         guard(no, () => {
           if (!mark(no, KIND.bucket, `directory entry ${i}`)) return;
@@ -192,8 +193,8 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
   const fileBytes = ctx.io.size(ctx.fd);
   if (fileBytes < s.pageCount * P) problem(Math.floor(fileBytes / P), `the file ends at ${fileBytes} bytes, before the last of its ${s.pageCount} pages`);
   pager.close();
-  if (problems.length > 0) {
-    const first = problems[0];
+  const first = problems[0];
+  if (first !== undefined) {
     const err = new DbmCorruptError(path, first.page, `${problems.length}${problems.length >= MAX_PROBLEMS ? '+' : ''} problem(s); first: ${first.reason}`);
     (err as DbmCorruptError & { problems: typeof problems }).problems = problems;
     throw err;
@@ -216,6 +217,8 @@ function checkMetaSlots(ctx: CheckContext, problem: (page: number, reason: strin
     const slots: [string, string] = ['invalid', 'invalid'];
     for (let k = 0; k < 2; k++) {
       if (len >= (k + 1) * P && w.metaVerify(buf + k * P, P) === 0) {
+        const reserved = reservedNotZero(buf + k * P);
+        if (reserved !== null) problem(k, reserved);
         const txid = w.u64(buf + k * P + M.txid);
         slots[k] = txid === ctx.state.txid ? 'current' : txid < ctx.state.txid ? 'stale' : 'newer';
       }
@@ -257,8 +260,7 @@ function readDirectory(
     for (let k = 0; k < level; k++) expected = Math.ceil(expected / E);
     const next = new Uint32Array(expected);
     let filled = 0;
-    for (let j = 0; j < current.length; j++) {
-      const no = current[j];
+    for (const no of current) {
       if (!markDir(no)) throw pager.corrupt(no, 'directory page referenced twice or out of range');
       const ptr = pager.getPage(no, PAGE_TYPE.dir, s.txid, s.pageCount);
       if (w.u8(ptr + H.aux) !== level) throw pager.corrupt(no, `directory page at level ${w.u8(ptr + H.aux)}, expected ${level}`);

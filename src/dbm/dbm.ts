@@ -17,11 +17,11 @@ import { FileLock, type LockMode } from './lock.js';
 import { Pager, chooseMeta, OPEN_READ_BYTES } from './pager.js';
 import { Snapshot, type Tree, type ValueReader } from './tree.js';
 import { Txn } from './txn.js';
-import { type MetaState, readMeta, writeMetaFields, emptyMeta } from './meta.js';
+import { type MetaState, readMeta, writeMetaFields, emptyMeta, reservedNotZero } from './meta.js';
 import { CODECS, type ValueCodec } from './codec.js';
 import {
   CODEC_ID,
-  CODEC_NAME,
+  codecName,
   REC_OVERFLOW,
   type CodecName,
   DEFAULT_PAGE_SIZE,
@@ -55,6 +55,22 @@ export interface DbmOptions {
   cacheSize?: number;
   /** Permission bits for a created file (default 0o600: data may be secret). */
   mode?: number;
+  /** With 'c': create the file, failing with EEXIST if anything is at `path` already (O_EXCL). */
+  exclusive?: boolean;
+  /**
+   * Refuse a symbolic link as the last component of `path` (ELOOP), and
+   * never block in open(2) (O_NOFOLLOW | O_NONBLOCK: a FIFO opens at once
+   * instead of waiting for a writer). O_NONBLOCK has no effect on a regular
+   * file's reads, writes or locks on Linux, so it stays set.
+   */
+  noFollow?: boolean;
+  /**
+   * Called once the file is open and its lock held, before anything is
+   * read or written, with the fstat of the descriptor (and the descriptor,
+   * e.g. for fchmod; do not close it). Throw to refuse the file: open()
+   * closes it and rejects with that error.
+   */
+  inspect?: (stats: fs.Stats, fd: number) => void;
   /** File I/O implementation; for tests that inject faults. */
   io?: FileIO;
 }
@@ -105,7 +121,9 @@ const FLAGS: readonly DbmFlag[] = ['r', 'w', 'c', 'n'];
 /** Turns a record (address valid only during the call) into a result. */
 type RecordConverter<T> = (tree: Tree, rec: number, keyLen: number) => T;
 
-function validateOptions(path: unknown, o: DbmOptions): Required<Omit<DbmOptions, 'codec' | 'io'>> & { codec?: CodecName; io: FileIO } {
+type ValidOptions = Required<Omit<DbmOptions, 'codec' | 'io' | 'inspect'>> & { codec?: CodecName; io: FileIO; inspect?: DbmOptions['inspect'] };
+
+function validateOptions(path: unknown, o: DbmOptions): ValidOptions {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('wasm-session dbm: path must be a non-empty string');
   if (path.includes('\0')) throw new TypeError('wasm-session dbm: path must not contain NUL');
   if (o === null || typeof o !== 'object') throw new TypeError('wasm-session dbm: options must be an object');
@@ -128,7 +146,19 @@ function validateOptions(path: unknown, o: DbmOptions): Required<Omit<DbmOptions
   const cacheSize = o.cacheSize ?? 32 * 1024 * 1024;
   if (typeof cacheSize !== 'number' || !(cacheSize > 0)) throw new RangeError('wasm-session dbm: cacheSize must be a positive number of bytes');
   const mode = o.mode ?? 0o600;
-  return { flag, pageSize, sync, lockTimeout, codec: o.codec, keyEncoding, cacheSize, mode, io: o.io ?? nodeFileIO };
+  const exclusive = o.exclusive ?? false;
+  if (typeof exclusive !== 'boolean') throw new TypeError('wasm-session dbm: exclusive must be a boolean');
+  if (exclusive && flag !== 'c') throw new TypeError("wasm-session dbm: exclusive needs flag 'c'");
+  const noFollow = o.noFollow ?? false;
+  if (typeof noFollow !== 'boolean') throw new TypeError('wasm-session dbm: noFollow must be a boolean');
+  if (o.inspect !== undefined && typeof o.inspect !== 'function') throw new TypeError('wasm-session dbm: inspect must be a function');
+  const io = o.io ?? nodeFileIO;
+  return { flag, pageSize, sync, lockTimeout, codec: o.codec, keyEncoding, cacheSize, mode, exclusive, noFollow, inspect: o.inspect, io };
+}
+
+/** fstat of a descriptor, through the FileIO when it has stat(). */
+function statOf(io: FileIO, fd: number): fs.Stats {
+  return io.stat ? io.stat(fd) : fs.fstatSync(fd);
 }
 
 /**
@@ -162,7 +192,7 @@ function stagingBuffer(): number {
 /** A tiny FIFO mutex for the writes of one handle; waits give up after `timeout`. */
 class WriteMutex {
   locked = false;
-  private readonly queue: (() => void)[] = [];
+  readonly #queue: (() => void)[] = [];
 
   acquire(timeout: number, onTimeout: () => Error): Promise<void> | undefined {
     if (!this.locked) {
@@ -175,16 +205,16 @@ class WriteMutex {
         resolve();
       };
       const timer = setTimeout(() => {
-        const i = this.queue.indexOf(grant);
-        if (i >= 0) this.queue.splice(i, 1);
+        const i = this.#queue.indexOf(grant);
+        if (i >= 0) this.#queue.splice(i, 1);
         reject(onTimeout());
       }, timeout);
-      this.queue.push(grant);
+      this.#queue.push(grant);
     });
   }
 
   release(): void {
-    const next = this.queue.shift();
+    const next = this.#queue.shift();
     if (next) next();
     else this.locked = false;
   }
@@ -199,7 +229,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   readonly #fd: number;
   readonly #lock: FileLock;
   readonly #pager: Pager;
-  readonly #opts: ReturnType<typeof validateOptions>;
+  readonly #opts: ValidOptions;
+  #lockTimeout: number;
   #codec!: ValueCodec;
   #meta: number;
   #state: MetaState;
@@ -211,10 +242,13 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   #userLocked = false;
   /** The snapshot must be re-read even though a lock is held (after a failed commit). */
   #stale = false;
+  /** The seed as hex, and the seed it was made of (see the seed getter). */
+  #seedHex = '';
+  #seedOf: [number, number] = [-1, -1];
   readonly #writes = new WriteMutex();
   readonly #freeSets = new FreeSetCache();
 
-  private constructor(path: string, fd: number, lock: FileLock, pageSize: number, opts: ReturnType<typeof validateOptions>) {
+  private constructor(path: string, fd: number, lock: FileLock, pageSize: number, opts: ValidOptions) {
     this.path = path;
     this.flag = opts.flag;
     this.readOnly = opts.flag === 'r';
@@ -222,6 +256,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     this.#io = opts.io;
     this.#fd = fd;
     this.#opts = opts;
+    this.#lockTimeout = opts.lockTimeout;
     // The lock open() took: its holding state (and burst clock) carry over.
     this.#lock = lock;
     this.#pager = new Pager(opts.io, fd, path, pageSize, opts.cacheSize);
@@ -240,7 +275,10 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   static async open<V = unknown, K extends DbmKey = string>(path: string, options: DbmOptions = {}): Promise<Dbm<V, K>> {
     const opts = validateOptions(path, options);
     const { io, flag } = opts;
-    const osFlags = flag === 'r' ? fs.constants.O_RDONLY : fs.constants.O_RDWR | (flag === 'c' || flag === 'n' ? fs.constants.O_CREAT : 0);
+    const C = fs.constants;
+    let osFlags = flag === 'r' ? C.O_RDONLY : C.O_RDWR | (flag === 'c' || flag === 'n' ? C.O_CREAT : 0);
+    if (opts.exclusive) osFlags |= C.O_EXCL;
+    if (opts.noFollow) osFlags |= C.O_NOFOLLOW | C.O_NONBLOCK;
     let fd: number;
     try {
       fd = io.open(path, osFlags, opts.mode);
@@ -258,6 +296,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       const mode: LockMode = flag === 'r' ? 'shared' : 'exclusive';
       if (!lock.tryAcquire(mode)) await lock.acquire(mode, opts.lockTimeout);
       try {
+        if (opts.inspect) opts.inspect(statOf(io, fd), fd);
         if (flag === 'n') io.ftruncate(fd, 0);
         const buf = stagingBuffer();
         // One read: a short count from a regular file means end of file.
@@ -288,7 +327,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   #setCodec(): void {
-    const fileCodec = CODEC_NAME[this.#state.codec];
+    const fileCodec = codecName(this.#state.codec);
     if (this.#opts.codec !== undefined && this.#opts.codec !== fileCodec && this.#state.txid > 0) {
       throw new DbmError(`wasm-session dbm: ${this.path} stores values as '${fileCodec}', not '${this.#opts.codec}'`, this.path);
     }
@@ -331,6 +370,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * is the file's size when a read already told it (a short first read).
    */
   #adoptMeta(slotTxids: [number, number], knownSize = -1): void {
+    const reserved = reservedNotZero(this.#meta);
+    if (reserved !== null) throw new DbmCorruptError(this.path, slotTxids[1] > slotTxids[0] ? 1 : 0, reserved);
     const state = readMeta(this.#meta);
     // Every commit leaves the file at least pageCount pages long (#commit),
     // so a shorter file was truncated, or its meta is damaged in a way the
@@ -407,7 +448,6 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     if (this.#holds === 0 && !this.#closed) this.#lock.release();
   }
 
-  /** Makes sure this handle holds at least a shared lock on a current snapshot. */
   /**
    * Whether this handle should leave other processes a gap before going on
    * (see the fairness note in lock.ts): only for an operation-scoped lock,
@@ -432,7 +472,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     if (this.#owesGap()) await this.#lock.yieldToOthers();
     this.#checkOpen();
     if (this.#lock.held !== null) return;
-    if (!this.#lock.tryAcquire('shared')) await this.#lock.acquire('shared', this.#opts.lockTimeout);
+    if (!this.#lock.tryAcquire('shared')) await this.#lock.acquire('shared', this.#lockTimeout);
     this.#afterLock();
   }
 
@@ -448,7 +488,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     this.#checkOpen();
     if (this.#lock.held === 'shared') this.#lock.release();
     if (this.#lock.held === 'exclusive') return;
-    if (!this.#lock.tryAcquire('exclusive')) await this.#lock.acquire('exclusive', this.#opts.lockTimeout);
+    if (!this.#lock.tryAcquire('exclusive')) await this.#lock.acquire('exclusive', this.#lockTimeout);
     this.#afterLock();
   }
 
@@ -554,6 +594,47 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     return this.setTimes({ accessed });
   }
 
+  /**
+   * The file's random seed (FORMAT.md, meta page), as 16 hex digits: chosen
+   * when the file is initialized, so two files created one after the other
+   * at one path differ (unlike an inode number, which the file system may
+   * give again once a file is deleted). For an empty file opened with 'r',
+   * a random value of this handle.
+   */
+  get seed(): string {
+    this.#checkOpen();
+    const { seedLo, seedHi } = this.#state;
+    if (seedLo !== this.#seedOf[0] || seedHi !== this.#seedOf[1]) {
+      this.#seedOf = [seedLo, seedHi];
+      this.#seedHex = (0x100000000 + seedHi).toString(16).slice(1) + (0x100000000 + seedLo).toString(16).slice(1);
+    }
+    return this.#seedHex;
+  }
+
+  /** fstat of the open descriptor, now (e.g. nlink 0: the file was unlinked since it was opened). */
+  fstat(): fs.Stats {
+    this.#checkOpen();
+    return statOf(this.#io, this.#fd);
+  }
+
+  /** Milliseconds this handle's operations wait for a lock (the `lockTimeout` option, changeable for a handle kept open across requests). */
+  get lockTimeout(): number {
+    return this.#lockTimeout;
+  }
+
+  set lockTimeout(ms: number) {
+    if (typeof ms !== 'number' || !(ms >= 0) || !Number.isFinite(ms)) {
+      throw new RangeError(`wasm-session dbm: lockTimeout must be a finite number of milliseconds >= 0, got ${ms}`);
+    }
+    this.#lockTimeout = ms;
+  }
+
+  /** fchmod of the open descriptor (the session store fixes a session file's mode without going through its path). */
+  chmod(mode: number): void {
+    this.#checkOpen();
+    fs.fchmodSync(this.#fd, mode);
+  }
+
   /** Created/accessed times of the current snapshot. */
   get times(): DbmTimes {
     return { created: this.#state.created, accessed: this.#state.accessed };
@@ -605,7 +686,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   async #write<R>(fn: (txn: Txn) => R | Promise<R>): Promise<R> {
     this.#checkOpen();
     if (this.readOnly) throw new DbmReadOnlyError(this.path);
-    const wait = this.#writes.acquire(this.#opts.lockTimeout, () => new LockTimeoutError(this.path, 'exclusive', this.#opts.lockTimeout));
+    const wait = this.#writes.acquire(this.#lockTimeout, () => new LockTimeoutError(this.path, 'exclusive', this.#lockTimeout));
     if (wait) await wait;
     // Leave others their gap now: from here on this write counts as a hold.
     if (this.#owesGap()) await this.#lock.yieldToOthers().catch(() => {});
@@ -724,49 +805,52 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * its transaction has ended: the transaction's memory is gone by then.
    */
   static readonly #TxView = class TxView implements DbmTransaction<unknown, DbmKey> {
-    constructor(
-      private readonly db: Dbm<unknown, DbmKey>,
-      public txn: Txn | null,
-    ) {}
+    readonly #db: Dbm<unknown, DbmKey>;
+    txn: Txn | null;
+
+    constructor(db: Dbm<unknown, DbmKey>, txn: Txn | null) {
+      this.#db = db;
+      this.txn = txn;
+    }
 
     #live(): Txn {
-      if (this.db.#closed) throw new DbmClosedError(this.db.path);
+      if (this.#db.#closed) throw new DbmClosedError(this.#db.path);
       if (this.txn === null)
-        throw new DbmError(`wasm-session dbm: this transaction on ${this.db.path} has ended; use tx only inside its callback`, this.db.path);
+        throw new DbmError(`wasm-session dbm: this transaction on ${this.#db.path} has ended; use tx only inside its callback`, this.#db.path);
       return this.txn;
     }
     get(key: DbmKey): unknown {
-      return this.db.#lookup(this.#live(), key, this.db.#decode);
+      return this.#db.#lookup(this.#live(), key, this.#db.#decode);
     }
     getRaw(key: DbmKey): Buffer | undefined {
-      return this.db.#lookup(this.#live(), key, Dbm.#copy);
+      return this.#db.#lookup(this.#live(), key, Dbm.#copy);
     }
     has(key: DbmKey): boolean {
       const txn = this.#live();
-      const len = this.db.#stageKey(key);
-      return txn.find(len, this.db.#hashStaged(len)) !== null;
+      const len = this.#db.#stageKey(key);
+      return txn.find(len, this.#db.#hashStaged(len)) !== null;
     }
     set(key: DbmKey, value: unknown): void {
-      this.db.#put(this.#live(), key, this.db.#codec.encode(value));
+      this.#db.#put(this.#live(), key, this.#db.#codec.encode(value));
     }
     setRaw(key: DbmKey, bytes: Uint8Array): void {
-      this.db.#put(this.#live(), key, bytes);
+      this.#db.#put(this.#live(), key, bytes);
     }
     delete(key: DbmKey): boolean {
-      return this.db.#remove(this.#live(), key);
+      return this.#db.#remove(this.#live(), key);
     }
     clear(): void {
       this.#live().clear();
     }
     keys(): DbmKey[] {
-      return this.db.#collect(this.#live(), this.db.#keyOf);
+      return this.#db.#collect(this.#live(), this.#db.#keyOf);
     }
     entries(): [DbmKey, unknown][] {
-      return this.db.#collect(this.#live(), this.db.#entryOf);
+      return this.#db.#collect(this.#live(), this.#db.#entryOf);
     }
     entriesRaw(): [DbmKey, Buffer][] {
       const out: [DbmKey, Buffer][] = [];
-      this.db.#collectRaw(this.#live(), (key, bytes) => out.push([key, bytes]));
+      this.#db.#collectRaw(this.#live(), (key, bytes) => out.push([key, bytes]));
       return out;
     }
     get size(): number {
@@ -844,10 +928,11 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
           buffered.push(convert(tree, rec, keyLen));
         });
       }
-      return { value: buffered[at++], done: false };
+      // at < buffered.length: an element (which T itself may allow to be undefined).
+      return { value: buffered[at++] as T, done: false };
     };
     const iterator: AsyncIterableIterator<T> = {
-      next: () => (at < buffered.length ? Promise.resolve({ value: buffered[at++], done: false }) : refill()),
+      next: () => (at < buffered.length ? Promise.resolve({ value: buffered[at++] as T, done: false }) : refill()),
       return: (value?: unknown) => {
         from = -1;
         buffered = [];
@@ -904,7 +989,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
         const at = rec - lo + w.REC_HEADER;
         const keyLen = block.readUInt16LE(rec - lo + 4);
         const key = (utf8Keys ? block.toString('utf8', at, at + keyLen) : Buffer.from(block.subarray(at, at + keyLen))) as K;
-        if ((block[rec - lo + 6] & REC_OVERFLOW) !== 0) {
+        if ((block.readUInt8(rec - lo + 6) & REC_OVERFLOW) !== 0) {
           emit(key, tree.withValue(rec, Dbm.#copy));
         } else {
           emit(key, block.subarray(at + keyLen, at + keyLen + block.readUInt32LE(rec - lo + 8)));
@@ -957,7 +1042,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       depth: s.depth,
       dirLevels: s.levels,
       freePages: s.freeCount,
-      codec: CODEC_NAME[s.codec],
+      codec: codecName(s.codec),
       times: this.times,
     };
   }

@@ -15,6 +15,13 @@ export const CODEC_ID = { raw: 0, msgpack: 1 } as const;
 export type CodecName = keyof typeof CODEC_ID;
 export const CODEC_NAME: Record<number, CodecName> = { 0: 'raw', 1: 'msgpack' };
 
+/** The name of a meta page's codec id; metaVerify admits no other ids, so an unknown one is a bug. */
+export function codecName(id: number): CodecName {
+  const name = CODEC_NAME[id];
+  if (name === undefined) throw new RangeError(`wasm-session dbm: unknown codec id ${id}`);
+  return name;
+}
+
 export const MIN_PAGE_SIZE = 512;
 export const MAX_PAGE_SIZE = 65536;
 export const DEFAULT_PAGE_SIZE = 4096;
@@ -49,6 +56,11 @@ export const M = {
 } as const;
 export const META_MAGIC = 0x42445357;
 export const FORMAT_VERSION = 1;
+/** The meta page's reserved fields: zero in version 1, checked on open (FORMAT.md). */
+export const META_RESERVED = [
+  { offset: 15, length: 1 },
+  { offset: 96, length: 32 },
+] as const;
 
 /** Why pageVerify/metaVerify rejected a page, by their ERR_* codes. */
 export const VERIFY_REASON: Record<number, string> = {

@@ -137,7 +137,7 @@ export class FreeSetCache {
     this.#key(state);
   }
 
-  /** After a commit that left the free pages as they were: the cached set now belongs to `state`. */
+  /** After a commit that left the free pages as they were: the set cached for `from` now belongs to `to`. */
   retag(from: MetaState, to: MetaState): void {
     if (this.#holds(from)) this.#key(to);
     else this.drop();

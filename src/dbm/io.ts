@@ -18,17 +18,22 @@ export interface FileIO {
   fdatasync(fd: number): void;
   ftruncate(fd: number, length: number): void;
   size(fd: number): number;
+  /** fstat of the descriptor; optional (fs.fstatSync when absent). */
+  stat?(fd: number): fs.Stats;
 }
 
 export const nodeFileIO: FileIO = {
   open: (path, flags, mode) => fs.openSync(path, flags, mode),
   close: (fd) => fs.closeSync(fd),
   pread: (fd, buffer, offset, length, position) => fs.readSync(fd, buffer, offset, length, position),
-  pwritev: (fd, buffers, position) =>
-    buffers.length === 1 ? fs.writeSync(fd, buffers[0], 0, buffers[0].byteLength, position) : fs.writevSync(fd, buffers as Uint8Array[], position),
+  pwritev: (fd, buffers, position) => {
+    const only = buffers.length === 1 ? buffers[0] : undefined;
+    return only ? fs.writeSync(fd, only, 0, only.byteLength, position) : fs.writevSync(fd, buffers as Uint8Array[], position);
+  },
   fdatasync: (fd) => fs.fdatasyncSync(fd),
   ftruncate: (fd, length) => fs.ftruncateSync(fd, length),
   size: (fd) => fs.fstatSync(fd).size,
+  stat: (fd) => fs.fstatSync(fd),
 };
 
 /** Reads exactly `length` bytes unless the file ends first; returns the count. */

@@ -58,19 +58,23 @@ export class FileLock {
    * The descriptor was closed: no more flock calls on it. Its number may
    * already belong to another file, or to another handle on this one.
    */
-  private closed = false;
+  #closed = false;
 
   #fileKey: string | undefined;
   /** When this handle's current burst of holding began, and when it last released. */
   #burstStart = 0;
   #releasedAt = -Infinity;
 
-  constructor(
-    private readonly fd: number,
-    private readonly path: string,
-    /** Milliseconds, for the fairness accounting (a parameter for tests). */
-    private readonly now: () => number = () => performance.now(),
-  ) {}
+  readonly #fd: number;
+  readonly #path: string;
+  readonly #now: () => number;
+
+  /** `now`: milliseconds, for the fairness accounting (a parameter for tests). */
+  constructor(fd: number, path: string, now: () => number = () => performance.now()) {
+    this.#fd = fd;
+    this.#path = path;
+    this.#now = now;
+  }
 
   /**
    * Identity of the file for waking waiters in this process: its absolute
@@ -78,22 +82,22 @@ export class FileLock {
    * through different paths still exclude each other via flock, and then
    * notice releases by their backoff timer).
    */
-  private get fileKey(): string {
-    this.#fileKey ??= nodePath.resolve(this.path);
+  get #key(): string {
+    this.#fileKey ??= nodePath.resolve(this.#path);
     return this.#fileKey;
   }
 
   /** One non-blocking attempt; true when the lock is now held. */
   tryAcquire(mode: LockMode): boolean {
-    if (this.closed) throw new DbmClosedError(this.path);
+    if (this.#closed) throw new DbmClosedError(this.#path);
     try {
-      fsExt.flockSync(this.fd, FLAG_TRY[mode]);
+      fsExt.flockSync(this.#fd, FLAG_TRY[mode]);
     } catch (err) {
       if (isBusy(err)) return false;
       throw err;
     }
     this.held = mode;
-    const now = this.now();
+    const now = this.#now();
     if (now - this.#releasedAt >= FAIR_GAP_MS) this.#burstStart = now;
     return true;
   }
@@ -104,14 +108,14 @@ export class FileLock {
    * more than BURST_MS ago. It should leave a gap before taking it again.
    */
   get overdue(): boolean {
-    const now = this.now();
+    const now = this.#now();
     return now - this.#burstStart > BURST_MS && (this.held !== null || now - this.#releasedAt < FAIR_GAP_MS);
   }
 
   /** Releases the lock (if held) and waits until a gap of FAIR_GAP_MS has passed. */
   async yieldToOthers(): Promise<void> {
     this.release();
-    const wait = FAIR_GAP_MS - (this.now() - this.#releasedAt);
+    const wait = FAIR_GAP_MS - (this.#now() - this.#releasedAt);
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     // The gap is served: the next acquisition starts a new burst. (Judging
     // that by the clock again would fail when the timer fires a little
@@ -130,15 +134,15 @@ export class FileLock {
     if (this.tryAcquire(mode)) return;
     const deadline = Date.now() + timeout;
     let backoff = 1;
-    let waiters = waitersByFile.get(this.fileKey);
+    let waiters = waitersByFile.get(this.#key);
     if (!waiters) {
       waiters = new Set();
-      waitersByFile.set(this.fileKey, waiters);
+      waitersByFile.set(this.#key, waiters);
     }
     try {
       for (;;) {
         const remaining = deadline - Date.now();
-        if (remaining <= 0) throw new LockTimeoutError(this.path, mode, timeout);
+        if (remaining <= 0) throw new LockTimeoutError(this.#path, mode, timeout);
         // Jitter keeps several waiting processes from retrying in lockstep.
         const delay = Math.min(remaining, backoff * (0.75 + Math.random() * 0.5));
         await new Promise<void>((resolve) => {
@@ -154,26 +158,26 @@ export class FileLock {
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     } finally {
-      if (waiters.size === 0 && waitersByFile.get(this.fileKey) === waiters) waitersByFile.delete(this.fileKey);
+      if (waiters.size === 0 && waitersByFile.get(this.#key) === waiters) waitersByFile.delete(this.#key);
     }
   }
 
   release(): void {
     if (this.held === null) return;
     this.held = null;
-    this.#releasedAt = this.now();
-    fsExt.flockSync(this.fd, 'un');
-    if (waitersByFile.size > 0) wakeWaiters(this.fileKey);
+    this.#releasedAt = this.#now();
+    fsExt.flockSync(this.#fd, 'un');
+    if (waitersByFile.size > 0) wakeWaiters(this.#key);
   }
 
   /** The descriptor is being closed, which drops the lock; tell waiters. */
   releasedByClose(): void {
     // A wait of this handle's in acquire() ends with DbmClosedError.
-    this.closed = true;
+    this.#closed = true;
     this.held = null;
-    if (waitersByFile.size === 0 || !waitersByFile.has(this.fileKey)) return;
+    if (waitersByFile.size === 0 || !waitersByFile.has(this.#key)) return;
     // The close itself happens after this call, so wake on the next tick.
-    const key = this.fileKey;
+    const key = this.#key;
     queueMicrotask(() => wakeWaiters(key));
   }
 }

@@ -2,7 +2,7 @@
 // arithmetic of the directory tree whose top level lives in the meta page.
 
 import * as w from '../wasm.js';
-import { M, META_MAGIC, FORMAT_VERSION, MODE_INLINE } from './format.js';
+import { M, META_MAGIC, FORMAT_VERSION, MODE_INLINE, META_RESERVED } from './format.js';
 
 export interface MetaState {
   txid: number;
@@ -46,6 +46,24 @@ export function readMeta(ptr: number): MetaState {
     user2: w.f64(ptr + M.user2),
     user3: w.f64(ptr + M.user3),
   };
+}
+
+/**
+ * Why the meta page at `ptr` cannot be read by this version because of its
+ * reserved fields, or null when they are all zero. Version 1 writes them as
+ * zero and refuses a file where one is not, so that a later version can give
+ * them a meaning without being misread by this one.
+ */
+export function reservedNotZero(ptr: number): string | null {
+  for (const { offset, length } of META_RESERVED) {
+    for (let at = offset; at < offset + length; at++) {
+      const byte = w.u8(ptr + at);
+      if (byte === 0) continue;
+      const field = length === 1 ? `byte ${offset}` : `bytes ${offset}..${offset + length - 1}`;
+      return `meta field 'reserved' (${field}) is not zero: byte ${at} is 0x${byte.toString(16).padStart(2, '0')} (written by a later format version, or damaged)`;
+    }
+  }
+  return null;
 }
 
 /** Writes every field of `s` into the meta page at `ptr` (not the payload). */

@@ -40,20 +40,25 @@ export interface MetaRead {
 }
 
 export class Pager {
-  private readonly cache = new Map<number, CacheEntry>();
-  private readonly spare: number[] = [];
-  private readonly capacity: number;
+  readonly #cache = new Map<number, CacheEntry>();
+  readonly #spare: number[] = [];
+  readonly #capacity: number;
   seedLo = 0;
   seedHi = 0;
 
+  readonly #io: FileIO;
+  readonly #fd: number;
+
   constructor(
-    private readonly io: FileIO,
-    private readonly fd: number,
+    io: FileIO,
+    fd: number,
     readonly path: string,
     readonly pageSize: number,
     cacheBytes: number,
   ) {
-    this.capacity = Math.max(8, Math.floor(cacheBytes / pageSize));
+    this.#io = io;
+    this.#fd = fd;
+    this.#capacity = Math.max(8, Math.floor(cacheBytes / pageSize));
   }
 
   corrupt(page: number, reason: string): DbmCorruptError {
@@ -62,11 +67,11 @@ export class Pager {
 
   /** A slot for one page: a spare one, or newly allocated. */
   slot(): number {
-    return this.spare.pop() ?? w.alloc(this.pageSize);
+    return this.#spare.pop() ?? w.alloc(this.pageSize);
   }
 
   releaseSlot(ptr: number): void {
-    this.spare.push(ptr);
+    this.#spare.push(ptr);
   }
 
   /**
@@ -76,7 +81,7 @@ export class Pager {
    */
   getPage(no: number, type: number, maxTxid: number, pageCount: number): number {
     if (!(no >= 2 && no < pageCount)) throw this.corrupt(no, `pointer to page ${no} is outside the file's ${pageCount} pages`);
-    const hit = this.cache.get(no);
+    const hit = this.#cache.get(no);
     if (hit !== undefined) {
       hit.hot = true;
       if (w.u8(hit.ptr + H.type) !== type) {
@@ -84,23 +89,23 @@ export class Pager {
       }
       return hit.ptr;
     }
-    const ptr = this.cache.size >= this.capacity ? this.evictOne() : this.slot();
+    const ptr = this.#cache.size >= this.#capacity ? this.#evictOne() : this.slot();
     try {
       this.readInto(ptr, no, 1);
       const rc = w.pageVerify(ptr, this.pageSize, no, this.seedLo, this.seedHi, maxTxid, type);
       if (rc !== 0) throw this.corrupt(no, `${VERIFY_REASON[rc] ?? `verification failed (${rc})`} (expected ${PAGE_TYPE_NAME[type]})`);
     } catch (err) {
-      this.spare.push(ptr);
+      this.#spare.push(ptr);
       throw err;
     }
-    this.cache.set(no, { ptr, hot: false });
+    this.#cache.set(no, { ptr, hot: false });
     return ptr;
   }
 
   /** Reads `count` pages starting at `no` into memory at `ptr`; corrupt if the file is short. */
   readInto(ptr: number, no: number, count: number): void {
     const len = count * this.pageSize;
-    const n = readFully(this.io, this.fd, w.view(ptr, len), 0, len, no * this.pageSize);
+    const n = readFully(this.#io, this.#fd, w.view(ptr, len), 0, len, no * this.pageSize);
     if (n < len) {
       throw this.corrupt(no + Math.floor(n / this.pageSize), 'page is past the end of the file (truncated?)');
     }
@@ -129,24 +134,24 @@ export class Pager {
     return ptr;
   }
 
-  private evictOne(): number {
+  #evictOne(): number {
     // Second chance: hot entries move to the back once, cold ones go.
     for (;;) {
-      const first = this.cache.entries().next();
+      const first = this.#cache.entries().next();
       const [no, entry] = first.value as [number, CacheEntry];
-      this.cache.delete(no);
+      this.#cache.delete(no);
       if (!entry.hot) return entry.ptr;
       entry.hot = false;
-      this.cache.set(no, entry);
+      this.#cache.set(no, entry);
     }
   }
 
   /** Puts a page the caller owns into the cache (a page just committed). */
   adopt(no: number, ptr: number): void {
-    const old = this.cache.get(no);
-    if (old !== undefined) this.spare.push(old.ptr);
-    this.cache.set(no, { ptr, hot: false });
-    while (this.cache.size > this.capacity) this.spare.push(this.evictOne());
+    const old = this.#cache.get(no);
+    if (old !== undefined) this.#spare.push(old.ptr);
+    this.#cache.set(no, { ptr, hot: false });
+    while (this.#cache.size > this.#capacity) this.#spare.push(this.#evictOne());
   }
 
   /** Copies page `no` from a buffer of consecutive pages read at open into the cache. */
@@ -158,8 +163,8 @@ export class Pager {
 
   /** Forgets every cached page: another process committed, pages may have been reused. */
   invalidate(): void {
-    for (const entry of this.cache.values()) this.spare.push(entry.ptr);
-    this.cache.clear();
+    for (const entry of this.#cache.values()) this.#spare.push(entry.ptr);
+    this.#cache.clear();
   }
 
   /**
@@ -174,15 +179,19 @@ export class Pager {
     if (pages.length === 0) return;
     pages.sort((a, b) => a.no - b.no);
     const maxRun = Math.max(1, Math.floor(MAX_WRITE_BYTES / this.pageSize));
-    let i = 0;
-    while (i < pages.length) {
-      let j = i + 1;
-      while (j < pages.length && j - i < maxRun && pages[j].no === pages[j - 1].no + 1) j++;
-      const views: Uint8Array[] = [];
-      for (let k = i; k < j; k++) views.push(w.view(pages[k].ptr, this.pageSize));
-      writeFully(this.io, this.fd, views, pages[i].no * this.pageSize);
-      i = j;
+    let views: Uint8Array[] = [];
+    let start = 0;
+    let last = -1;
+    for (const page of pages) {
+      if (views.length > 0 && (page.no !== last + 1 || views.length >= maxRun)) {
+        writeFully(this.#io, this.#fd, views, start * this.pageSize);
+        views = [];
+      }
+      if (views.length === 0) start = page.no;
+      views.push(w.view(page.ptr, this.pageSize));
+      last = page.no;
     }
+    writeFully(this.#io, this.#fd, views, start * this.pageSize);
   }
 
   /**
@@ -195,33 +204,33 @@ export class Pager {
     const P = this.pageSize;
     const page = w.view(ptr, P);
     if (slotTxids[1] < slotTxids[0]) {
-      writeFully(this.io, this.fd, [page], P);
-      if (sync) this.io.fdatasync(this.fd);
-      writeFully(this.io, this.fd, [w.view(ptr, P)], 0);
+      writeFully(this.#io, this.#fd, [page], P);
+      if (sync) this.#io.fdatasync(this.#fd);
+      writeFully(this.#io, this.#fd, [w.view(ptr, P)], 0);
     } else if (sync) {
-      writeFully(this.io, this.fd, [page], 0);
-      this.io.fdatasync(this.fd);
-      writeFully(this.io, this.fd, [w.view(ptr, P)], P);
+      writeFully(this.#io, this.#fd, [page], 0);
+      this.#io.fdatasync(this.#fd);
+      writeFully(this.#io, this.#fd, [w.view(ptr, P)], P);
     } else {
       // Slot 0 then slot 1 in one call: a kill part-way leaves a prefix.
-      writeFully(this.io, this.fd, [page, page], 0);
+      writeFully(this.#io, this.#fd, [page, page], 0);
     }
   }
 
   /** Makes the file at least `pages` pages long (new pages read as zeros). */
   extendTo(pages: number): void {
     const bytes = pages * this.pageSize;
-    if (this.io.size(this.fd) < bytes) this.io.ftruncate(this.fd, bytes);
+    if (this.#io.size(this.#fd) < bytes) this.#io.ftruncate(this.#fd, bytes);
   }
 
   sync(): void {
-    this.io.fdatasync(this.fd);
+    this.#io.fdatasync(this.#fd);
   }
 
   close(): void {
     this.invalidate();
-    for (const ptr of this.spare) w.dealloc(ptr);
-    this.spare.length = 0;
+    for (const ptr of this.#spare) w.dealloc(ptr);
+    this.#spare.length = 0;
   }
 }
 

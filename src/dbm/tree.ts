@@ -135,17 +135,17 @@ export abstract class Tree {
       }
       return out;
     } finally {
-      this.releaseRun(run, first, count);
+      w.dealloc(run);
     }
   }
 
-  /** Reads a run of pages (overridden by Txn to see its own new pages). */
+  /**
+   * Reads a run of pages into new memory the caller deallocates (overridden
+   * by Txn to see its own new pages). `protected` rather than `#`: a #
+   * member cannot be overridden.
+   */
   protected readRun(first: number, count: number, type: number): number {
     return this.pager.readRun(first, count, type, this.state.txid, this.state.pageCount);
-  }
-
-  protected releaseRun(ptr: number, _first: number, _count: number): void {
-    w.dealloc(ptr);
   }
 
   /**
@@ -160,7 +160,7 @@ export abstract class Tree {
   batch(from: number, visit: (rec: number, keyLen: number) => void): number {
     const s = this.state;
     if (s.mode === MODE_INLINE) {
-      this.visitArea(this.mainBase, s.mainUsed, s.mainCount, from, visit);
+      this.#visitArea(this.mainBase, s.mainUsed, s.mainCount, from, visit);
       return -1;
     }
     const index = dirIndex(from, s.depth);
@@ -171,7 +171,7 @@ export abstract class Tree {
     const width = 2 ** (s.depth - ld);
     const end = (Math.floor(index / width) * width + width) * 2 ** (32 - s.depth);
     for (let steps = 0; ; steps++) {
-      this.visitArea(ptr + w.PAGE_HEADER, w.u32(ptr + H.used), w.u32(ptr + H.count), from, visit);
+      this.#visitArea(ptr + w.PAGE_HEADER, w.u32(ptr + H.used), w.u32(ptr + H.count), from, visit);
       const next = this.chainNext(ptr, no, steps);
       if (next === 0) break;
       no = next;
@@ -180,7 +180,7 @@ export abstract class Tree {
     return end >= HASH_SPACE ? -1 : end;
   }
 
-  private visitArea(base: number, used: number, count: number, from: number, visit: (rec: number, keyLen: number) => void): void {
+  #visitArea(base: number, used: number, count: number, from: number, visit: (rec: number, keyLen: number) => void): void {
     const index = recordIndex(count);
     const n = w.recIndex(base, used, index, count);
     for (let i = 0; i < n; i++) {
@@ -210,22 +210,22 @@ function recordIndex(count: number): number {
 
 /** A committed state, read through the pager's cache. */
 export class Snapshot extends Tree {
-  constructor(
-    pager: Pager,
-    pageSize: number,
-    private readonly meta: number,
-    private readonly fields: () => MetaState,
-  ) {
+  readonly #meta: number;
+  readonly #fields: () => MetaState;
+
+  constructor(pager: Pager, pageSize: number, meta: number, fields: () => MetaState) {
     super(pager, pageSize);
+    this.#meta = meta;
+    this.#fields = fields;
   }
   get metaPtr(): number {
-    return this.meta;
+    return this.#meta;
   }
   get state(): MetaState {
-    return this.fields();
+    return this.#fields();
   }
   page(no: number, type: number): number {
-    const s = this.fields();
+    const s = this.#fields();
     return this.pager.getPage(no, type, s.txid, s.pageCount);
   }
 }

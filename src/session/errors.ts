@@ -12,7 +12,8 @@ export type SessionErrorCode =
   | 'ERR_SESSION_VALUE'
   | 'ERR_SESSION_CORRUPT'
   | 'ERR_SESSION_TOO_LARGE'
-  | 'ERR_SESSION_STORE';
+  | 'ERR_SESSION_STORE'
+  | 'ERR_SESSION_UNSAFE_DATA_DIR';
 
 /** A misuse of the session or a value it cannot store; nothing was written. */
 export class SessionError extends Error {
@@ -42,6 +43,25 @@ export class SessionCorruptError extends SessionError {
     this.name = 'SessionCorruptError';
     this.file = file;
     this.id = id;
+  }
+}
+
+/**
+ * The dbm store refuses a directory: `dataDir` is not a directory, not
+ * owned by this process's user, or writable by others (allowUnsafeDataDir
+ * relaxes the owner and mode checks), or a shard directory in it is not a
+ * real directory of this user. Nothing was read or written in it.
+ */
+export class UnsafeDataDirError extends SessionError {
+  /** The directory concerned. */
+  readonly path: string;
+  /** What is wrong with it. */
+  readonly reason: string;
+  constructor(path: string, reason: string, hint: string) {
+    super(`wasm-session: refusing the session directory ${path}: ${reason} (${hint})`, 'ERR_SESSION_UNSAFE_DATA_DIR');
+    this.name = 'UnsafeDataDirError';
+    this.path = path;
+    this.reason = reason;
   }
 }
 

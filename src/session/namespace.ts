@@ -22,6 +22,7 @@
 // That is what makes a logout stick: a request that loaded the session
 // before another request removed it cannot bring it back by saving.
 
+import type { DbmModule } from './dbm-module.js';
 import type { RedisSettings } from './stores/redis-options.js';
 
 /** A stored session as read by load(). */
@@ -39,6 +40,20 @@ export interface StoredSession {
    * unsaved changes only if the session it re-reads is the same creation.
    */
   generation?: string | number;
+  /**
+   * OPTIONAL. The values already decoded, for stores that keep them so (the
+   * memory store), for some or all keys of `data`. The Session never
+   * mutates them or hands them out: the application gets copies, so a store
+   * may share one map between requests. Keys missing here are decoded from
+   * `data`.
+   */
+  decoded?: ReadonlyMap<string, unknown>;
+  /**
+   * OPTIONAL. The session's size as maxSessionBytes counts it: the sum of
+   * each key's length plus its value's byteLength. A store that tracks it
+   * saves the Session a walk over every key per request.
+   */
+  bytes?: number;
 }
 
 /** What save() must apply, in one atomic step. */
@@ -92,12 +107,16 @@ export interface StoreOptions {
   readonly sync: 'none' | 'commit';
   /** The session clock, ms since the epoch (for session ages, not for lock waits). */
   readonly now: () => number;
+  /** The dbm store's settings: at most `openFiles` idle session files kept open for reuse (0: none). */
+  readonly dbm: { readonly openFiles: number };
   /** The memory store's settings: at most `maxEntries` sessions (least recently used evicted; Infinity: unbounded). */
   readonly memory: { readonly maxEntries: number };
   /** The Redis store's settings (the validated `redis` option), or null/absent when none was given. */
   readonly redis?: RedisSettings | null;
   /** The `namespaceOptions` the application gave, for the store's own settings. */
   readonly namespaceOptions: Readonly<Record<string, unknown>>;
+  /** The dbm store's engine (option dbmModule), or null for the built-in one (wasm-session/dbm). */
+  readonly dbmModule: DbmModule | null;
 }
 
 export interface NamespaceManager {

@@ -2,7 +2,7 @@
 // name the option, defaults, and the Myghty-style snake_case config accepted
 // by getSession().
 
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import nodePath from 'node:path';
 import type { Writable } from 'node:stream';
 import type { IdSigner } from '../crypto.js';
@@ -10,6 +10,7 @@ import { checkCookieAttributes } from './cookies.js';
 import { signerFor } from './ids.js';
 import type { NamespaceClass, StoreOptions } from './namespace.js';
 import { normalizeRedisOptions, type RedisOptions } from './stores/redis-options.js';
+import { resolveDbmModule, type DbmModuleOption } from './dbm-module.js';
 
 export type SessionType = 'dbm' | 'file' | 'memory' | 'redis';
 export type SameSite = 'lax' | 'strict' | 'none' | false;
@@ -22,6 +23,12 @@ export interface SessionOptions {
   namespaceClass?: NamespaceClass;
   /** Passed through to the store as `options.namespaceOptions` (for custom stores). */
   namespaceOptions?: Record<string, unknown>;
+  /**
+   * The dbm store's engine: a module with wasm-session/dbm's open() API (see
+   * dbm-module.ts), or its package name; default the built-in one.
+   * Myghty's session_dbmmodule.
+   */
+  dbmModule?: DbmModuleOption;
   /** Directory of the session files (type 'dbm'); created with mode 0700 when missing. */
   dataDir?: string;
   /**
@@ -30,6 +37,13 @@ export interface SessionOptions {
    * they could then read and plant session files.
    */
   allowUnsafeDataDir?: boolean;
+  /**
+   * The dbm store: `openFiles` idle session files kept open across requests
+   * (least recently used closed first), so a session used again soon skips
+   * open(2) and close(2). Default: 1000, or a quarter of the process's file
+   * descriptor limit when that is less; 0 turns it off.
+   */
+  dbm?: { openFiles?: number };
   /** The memory store (type 'memory'): `maxEntries` bounds the sessions kept (least recently used go first; default unbounded). */
   memory?: { maxEntries?: number };
   /** The Redis store (type 'redis'): `{ url }` or `{ client }`, and `prefix`, `ttl`, `lockLease`, `commandTimeout` (see RedisOptions). */
@@ -46,6 +60,14 @@ export interface SessionOptions {
   timeout?: number;
   /** Absolute lifetime in seconds since creation: an older session is invalidated on load. */
   maxLifetime?: number;
+  /**
+   * The touch interval, in seconds: a request that changes nothing records
+   * its access only when the stored access time is at least this old
+   * (connect-mongo's touchAfter). Default: 60, or a tenth of `timeout` when
+   * that is less; 0 records every access. `timeout` then acts up to this
+   * much early.
+   */
+  touchAfter?: number;
   /** true (default): no Expires; false: far future; seconds from now (refreshed on every save); or a Date. */
   cookieExpires?: boolean | number | Date;
   /** Cookie Path (default '/'). */
@@ -87,6 +109,7 @@ export interface NormalizedSessionOptions {
   readonly signer: IdSigner | null;
   readonly timeout: number | null;
   readonly maxLifetime: number | null;
+  readonly touchAfter: number;
   readonly cookieExpires: boolean | number | Date;
   readonly path: string;
   readonly domain: string | undefined;
@@ -108,6 +131,13 @@ export type BuiltInType = 'dbm' | 'memory' | 'redis';
 
 export const DEFAULT_KEY = 'myghty_session_id';
 export const DEFAULT_LOCK_TIMEOUT = 10_000;
+/**
+ * The default touch interval, in seconds (capped at a tenth of `timeout`):
+ * an active user's session is written at most once a minute by requests
+ * that only read it, instead of on every request, and an idle timeout of
+ * 30 minutes still holds to within 3 minutes.
+ */
+export const DEFAULT_TOUCH_AFTER = 60;
 /** 1 MiB: far above any ordinary session (a cookie-based one is limited to 4 KiB), far below what stalls the event loop. */
 export const DEFAULT_MAX_SESSION_BYTES = 1024 * 1024;
 
@@ -120,11 +150,14 @@ const KNOWN = new Set<string>([
   'maxSessionBytes',
   'memory',
   'redis',
+  'dbm',
   'id',
   'key',
   'secret',
   'timeout',
   'maxLifetime',
+  'touchAfter',
+  'dbmModule',
   'cookieExpires',
   'path',
   'domain',
@@ -276,6 +309,12 @@ function validate(options: SessionOptions | undefined, stores: Record<BuiltInTyp
 
   const timeout = optionalSeconds(o, 'timeout');
   const maxLifetime = optionalSeconds(o, 'maxLifetime');
+  const touchAfter = o.touchAfter ?? Math.min(DEFAULT_TOUCH_AFTER, timeout === null ? DEFAULT_TOUCH_AFTER : timeout / 10);
+  if (typeof touchAfter !== 'number') fail('touchAfter', 'a number of seconds', touchAfter);
+  if (!(touchAfter >= 0) || !Number.isFinite(touchAfter)) fail('touchAfter', 'a finite number of seconds >= 0', touchAfter, RangeError);
+  if (timeout !== null && touchAfter > timeout) {
+    throw new RangeError(`wasm-session: option touchAfter (${touchAfter} s) must not exceed timeout (${timeout} s): sessions would time out while in use`);
+  }
 
   const cookieExpires = o.cookieExpires instanceof Date ? new Date(o.cookieExpires.getTime()) : (o.cookieExpires ?? true);
   if (typeof cookieExpires === 'number') {
@@ -314,6 +353,13 @@ function validate(options: SessionOptions | undefined, stores: Record<BuiltInTyp
   const maxSessionBytes = o.maxSessionBytes ?? DEFAULT_MAX_SESSION_BYTES;
   if (typeof maxSessionBytes !== 'number') fail('maxSessionBytes', 'a number of bytes', maxSessionBytes);
   if (!Number.isSafeInteger(maxSessionBytes) || maxSessionBytes < 1) fail('maxSessionBytes', 'a whole number of bytes >= 1', maxSessionBytes, RangeError);
+  const dbm = o.dbm ?? {};
+  if (typeof dbm !== 'object' || dbm === null || Array.isArray(dbm)) fail('dbm', 'an object ({ openFiles })', dbm);
+  for (const name of Object.keys(dbm)) if (name !== 'openFiles') throw new TypeError(`wasm-session: unknown option dbm.${name}; known: openFiles`);
+  const openFiles = dbm.openFiles ?? defaultOpenFiles();
+  if (typeof openFiles !== 'number' || !Number.isSafeInteger(openFiles) || openFiles < 0) {
+    fail('dbm.openFiles', 'a whole number >= 0', openFiles, typeof openFiles === 'number' ? RangeError : TypeError);
+  }
   const memory = o.memory ?? {};
   if (typeof memory !== 'object' || memory === null || Array.isArray(memory)) fail('memory', 'an object ({ maxEntries })', memory);
   for (const name of Object.keys(memory)) if (name !== 'maxEntries') throw new TypeError(`wasm-session: unknown option memory.${name}; known: maxEntries`);
@@ -353,6 +399,7 @@ function validate(options: SessionOptions | undefined, stores: Record<BuiltInTyp
     signer,
     timeout,
     maxLifetime,
+    touchAfter,
     cookieExpires,
     path,
     domain,
@@ -381,7 +428,9 @@ function validate(options: SessionOptions | undefined, stores: Record<BuiltInTyp
       now,
       memory: Object.freeze({ maxEntries }),
       redis,
+      dbm: Object.freeze({ openFiles }),
       namespaceOptions,
+      dbmModule: o.dbmModule === undefined ? null : resolveDbmModule(o.dbmModule),
     }),
   };
 }
@@ -417,6 +466,29 @@ export function checkNamespaceClass(cls: unknown): asserts cls is NamespaceClass
   }
 }
 
+let openFilesDefault: number | undefined;
+
+/**
+ * 1000 idle session files, but never more than a quarter of the descriptors
+ * this process may open (read from /proc/self/limits where there is one;
+ * 256 where the limit cannot be read), so the cache cannot starve sockets.
+ */
+export function defaultOpenFiles(): number {
+  if (openFilesDefault !== undefined) return openFilesDefault;
+  let limit = 1024;
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const soft = line === undefined ? Number.NaN : Number(line.slice('Max open files'.length).trim().split(/\s+/)[0]);
+    if (Number.isFinite(soft) && soft > 0) limit = soft;
+  } catch {
+    // No /proc: assume the common default of 1024.
+  }
+  openFilesDefault = Math.max(0, Math.min(1000, Math.floor(limit / 4)));
+  return openFilesDefault;
+}
+
 /** One append stream per log file for the whole process: lines are written asynchronously, never on the request path. */
 const logStreams = new Map<string, WriteStream>();
 
@@ -449,6 +521,7 @@ function logWriter(logFile: SessionOptions['logFile']): ((line: string) => void)
 
 /** Myghty's names (session_ prefix stripped) that are not just camelCase of ours. */
 const SNAKE_ALIASES: Record<string, keyof SessionOptions> = {
+  dbmmodule: 'dbmModule',
   cookie_path: 'path',
   cookie_domain: 'domain',
   cookie_secure: 'secure',

@@ -4,8 +4,6 @@
 // only what changed. Storage goes through a NamespaceManager (namespace.ts).
 
 import type { IncomingMessage } from 'node:http';
-// The dbm's msgpack codec (not its bare packr): it also makes Map round-trip.
-import { msgpackCodec, SliceDecoder } from '../dbm/codec.js';
 import {
   appendSetCookie,
   isTlsRequest,
@@ -19,6 +17,7 @@ import { SessionCorruptError, SessionError } from './errors.js';
 import { decodeClientId, encodeClientId, generateId, isValidId } from './ids.js';
 import type { NamespaceClass, NamespaceManager, StoredSession, StoreOptions, WriteResult } from './namespace.js';
 import { normalizeOptions, optionsFromConfig, storeOptionsFrom, type BuiltInType, type NormalizedSessionOptions, type SessionOptions } from './options.js';
+import { type PendingChanges, SessionValues } from './values.js';
 import { DbmNamespace } from './stores/dbm.js';
 import { MemoryNamespace } from './stores/memory.js';
 import { RedisNamespace } from './stores/redis.js';
@@ -30,15 +29,26 @@ export type SessionRequest = Pick<IncomingMessage, 'headers'> & { socket?: Incom
 /** What a Session needs of a response: header access (and `once`, to release a lock when it ends). */
 export type SessionResponse = CookieResponse & { once?: (event: 'close', listener: () => void) => unknown };
 
+/**
+ * The typed shape of session data, empty by default: extend it by
+ * declaration merging, and get()/set() of those keys are typed, while any
+ * other key stays `unknown`:
+ *
+ *     declare module 'wasm-session' { interface SessionData { user: User } }
+ *     session.get('user'); // User | undefined
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging
+export interface SessionData {}
+
+/** The type of get(key): SessionData[key] | undefined for a declared key, unknown for any other. */
+export type SessionValue<K extends string> = K extends keyof SessionData ? SessionData[K] | undefined : unknown;
+/** What set(key, value) accepts: SessionData[key] for a declared key, anything for any other. */
+export type SessionInput<K extends string> = K extends keyof SessionData ? SessionData[K] : unknown;
+
 /** Longest key in UTF-8 bytes: the dbm's limit with its default 4096-byte pages. */
 export const MAX_KEY_BYTES = 1000;
 /** `cookieExpires: false`: a cookie that does not expire (browsers cap it, e.g. Chrome at 400 days). */
 const FAR_FUTURE = new Date(Date.UTC(9999, 11, 31, 23, 59, 59));
-const NO_DATA: ReadonlyMap<string, Uint8Array> = new Map();
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && Buffer.compare(a, b) === 0;
-}
 
 /** Bytes of a stored session as maxSessionBytes counts them: keys (UTF-16 units, ≈ bytes) and encoded values. */
 function dataBytes(data: ReadonlyMap<string, Uint8Array>): number {
@@ -47,18 +57,13 @@ function dataBytes(data: ReadonlyMap<string, Uint8Array>): number {
   return bytes;
 }
 
-/** Values that can be mutated in place after get(): their encoding is compared at save(). */
-function isMutable(value: unknown): boolean {
-  return typeof value === 'object' && value !== null;
-}
-
 function isCorruption(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return code === 'ERR_DBM_CORRUPT' || code === 'ERR_SESSION_CORRUPT';
 }
 
-/** What #read found: the stored session decoded, null (nothing stored) or undefined (corrupt, replaced). */
-type ReadResult = { stored: StoredSession; values: Map<string, unknown> } | null | undefined;
+/** What #read found: the stored session (its values adopted), null (nothing stored) or undefined (corrupt, replaced). */
+type ReadResult = StoredSession | null | undefined;
 
 export class Session implements Iterable<[string, unknown]> {
   /** The cookie name. */
@@ -87,15 +92,12 @@ export class Session implements Iterable<[string, unknown]> {
   #wasInvalidated = false;
   #created: number;
   #accessed: number;
-  #values = new Map<string, unknown>();
-  /** Encoded values as stored, for the keys this session knows. */
-  #baseline: ReadonlyMap<string, Uint8Array> = NO_DATA;
-  /** #baseline is our own copy (else it belongs to the store, which may share it: copy before changing). */
-  #baselineOwned = false;
+  /** The data: values as the application sees them, the stored bytes, what changed. */
+  readonly #data = new SessionValues((key, cause) =>
+    this.#corrupt(new Error(`the value of key ${JSON.stringify(key)} does not decode: ${(cause as Error).message}`, { cause })),
+  );
   /** The store's generation of what we read (see StoredSession.generation). */
   #generation: string | number | undefined = undefined;
-  /** Keys whose value may differ from #baseline: set() or handed out as a mutable object. */
-  #watched = new Set<string>();
   #endHooked = false;
   /**
    * The access recorded by load() is not stored yet: the next save() stores
@@ -103,7 +105,12 @@ export class Session implements Iterable<[string, unknown]> {
    */
   #accessPending = false;
   #accessAt = 0;
+  /** The access time as storage holds it now (what the touch interval is measured from). */
+  #storedAccess = 0;
   #endWrapped = false;
+  /** externalId for #externalFor: signing costs an HMAC, and a rolling cookie needs it on every save. */
+  #external = '';
+  #externalFor = '';
 
   /**
    * Reads the id from the request (or the `id` option) and validates the
@@ -139,6 +146,12 @@ export class Session implements Iterable<[string, unknown]> {
         candidate = decodeClientId(value, opts.signer);
         if (candidate !== null) {
           fromCookie = true;
+          // With one secret, the value that verified is exactly what signing this id gives (with several,
+          // it may carry an older secret's signature, which a re-sent cookie must not keep).
+          if (typeof opts.secret === 'string' || opts.secret === undefined || opts.secret.length === 1) {
+            this.#external = value;
+            this.#externalFor = candidate;
+          }
           break;
         }
       }
@@ -170,7 +183,11 @@ export class Session implements Iterable<[string, unknown]> {
 
   /** The id as the client carries it (cookie value, URL parameter): signed when `secret` is set. */
   get externalId(): string {
-    return encodeClientId(this.#id, this.#opts.signer);
+    if (this.#externalFor !== this.#id) {
+      this.#external = encodeClientId(this.#id, this.#opts.signer);
+      this.#externalFor = this.#id;
+    }
+    return this.#external;
   }
 
   /** When the session was created. */
@@ -206,60 +223,54 @@ export class Session implements Iterable<[string, unknown]> {
   // ---- data ----
 
   /** The value under `key`, or undefined. */
-  get(key: string): unknown {
+  get<K extends string>(key: K): SessionValue<K> {
     this.#checkKey(key);
-    const value = this.#values.get(key);
-    if (isMutable(value)) this.#watched.add(key);
-    return value;
+    return this.#data.get(key) as SessionValue<K>;
   }
 
   /** Stores `value` under `key` (written by the next save()). */
-  set(key: string, value: unknown): this {
+  set<K extends string>(key: K, value: SessionInput<K>): this {
     this.#checkKey(key);
-    if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new RangeError(`wasm-session: session key is longer than ${MAX_KEY_BYTES} UTF-8 bytes`);
+    if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key) > MAX_KEY_BYTES) {
+      throw new RangeError(`wasm-session: session key is longer than ${MAX_KEY_BYTES} UTF-8 bytes`);
+    }
     if (typeof value === 'function' || typeof value === 'symbol') {
       throw new TypeError(`wasm-session: the value for session key ${JSON.stringify(key)} is a ${typeof value}, which cannot be stored`);
     }
-    this.#values.set(key, value);
-    this.#watched.add(key);
+    this.#data.set(key, value);
     return this;
   }
 
   has(key: string): boolean {
     this.#checkKey(key);
-    return this.#values.has(key);
+    return this.#data.has(key);
   }
 
   /** Removes `key`; resolves to whether it was there. The next save() deletes it from storage. */
   remove(key: string): boolean {
     this.#checkKey(key);
-    this.#watched.delete(key);
-    return this.#values.delete(key);
+    return this.#data.remove(key);
   }
 
   keys(): string[] {
     this.#checkLoaded();
-    return [...this.#values.keys()];
+    return this.#data.keys();
   }
 
   /** Removes every key (the next save() deletes them from storage). */
   clear(): void {
     this.#checkLoaded();
-    this.#values.clear();
-    this.#watched.clear();
+    this.#data.clear();
   }
 
   get size(): number {
     this.#checkLoaded();
-    return this.#values.size;
+    return this.#data.size;
   }
 
   *entries(): IterableIterator<[string, unknown]> {
     this.#checkLoaded();
-    for (const [key, value] of [...this.#values]) {
-      if (isMutable(value)) this.#watched.add(key);
-      yield [key, value];
-    }
+    yield* this.#data.entries();
   }
 
   [Symbol.iterator](): IterableIterator<[string, unknown]> {
@@ -298,51 +309,54 @@ export class Session implements Iterable<[string, unknown]> {
 
   async #load(): Promise<void> {
     const now = this.#opts.now();
-    this.#values = new Map();
-    this.#baseline = NO_DATA;
-    this.#baselineOwned = false;
-    this.#watched.clear();
+    this.#data.reset();
     this.#stored = false;
     this.#accessPending = false;
     if (!this.#mayBeStored) {
       this.#log('new session');
       return;
     }
-    const read = await this.#read(now);
-    if (read === undefined) return; // corrupt, replaced by a fresh session
-    if (read === null) {
+    const stored = await this.#read(now);
+    if (stored === undefined) return; // corrupt, replaced by a fresh session
+    if (stored === null) {
       await this.#startFresh(now, 'no stored session for the id from the client');
       return;
     }
-    const { stored, values } = read;
     const reason = this.#expiry(stored, now);
     if (reason !== null) {
       await this.#ns.remove();
       await this.#startFresh(now, reason, true);
       return;
     }
-    this.#adopt(stored.data, values, stored.generation);
+    this.#adopted(stored);
     this.#created = stored.created;
     this.#accessed = stored.accessed;
-    if (this.#deferAccess()) {
+    // A store without read() recorded the access in load() already.
+    const recorded = typeof this.#ns.read !== 'function';
+    this.#storedAccess = recorded ? now : stored.accessed;
+    // The touch interval: a request records its access only when the stored one is old enough.
+    if (!recorded && now - stored.accessed >= this.#opts.touchAfter * 1000) {
       this.#accessPending = true;
       this.#accessAt = now;
+      // With a response, the access goes out with its save() or at its end; without one, now.
+      if (!this.#deferAccess()) await this.#storeAccess();
     }
     this.#log(`loaded ${stored.data.size} key(s)`);
   }
 
   /**
-   * The store's load() and the decoded values; null when nothing is stored.
-   * Corruption (including a value that does not decode, or a session over
-   * maxSessionBytes) becomes a SessionCorruptError, or with
-   * invalidateCorrupt a fresh session (undefined).
+   * The store's read() (or load(), which records the access at once) with
+   * its values adopted; null when nothing is stored. Corruption (including
+   * a value that does not decode, or a session over maxSessionBytes)
+   * becomes a SessionCorruptError, or with invalidateCorrupt a fresh
+   * session (undefined).
    */
-  async #read(now: number): Promise<ReadResult> {
+  async #read(now: number, take: (stored: StoredSession, bytes: number) => void = (stored, bytes) => this.#data.adopt(stored, bytes)): Promise<ReadResult> {
     try {
-      const stored = this.#deferAccess() ? await this.#ns.read!() : await this.#ns.load(now);
+      const stored = typeof this.#ns.read === 'function' ? await this.#ns.read() : await this.#ns.load(now);
       if (stored === null) return null;
-      this.#checkStoredSize(stored);
-      return { stored, values: this.#decodeAll(stored) };
+      take(stored, this.#checkStoredSize(stored));
+      return stored;
     } catch (err) {
       if (!isCorruption(err)) throw err;
       const file = this.#describeStorage();
@@ -353,47 +367,28 @@ export class Session implements Iterable<[string, unknown]> {
     }
   }
 
-  #checkStoredSize(stored: StoredSession): void {
-    const bytes = dataBytes(stored.data);
+  #corrupt(cause: Error): SessionCorruptError {
+    return new SessionCorruptError(this.#describeStorage(), this.#id, cause);
+  }
+
+  #checkStoredSize(stored: StoredSession): number {
+    const bytes = stored.bytes ?? dataBytes(stored.data);
     if (bytes > this.#opts.maxSessionBytes) {
-      throw new SessionCorruptError(
-        this.#describeStorage(),
-        this.#id,
-        new Error(`the stored session holds ${bytes} bytes, more than maxSessionBytes (${this.#opts.maxSessionBytes})`),
-      );
+      throw this.#corrupt(new Error(`the stored session holds ${bytes} bytes, more than maxSessionBytes (${this.#opts.maxSessionBytes})`));
     }
+    return bytes;
   }
 
-  #decodeAll(stored: StoredSession): Map<string, unknown> {
-    const values = new Map<string, unknown>();
-    const decoder = new SliceDecoder(msgpackCodec);
-    for (const [key, bytes] of stored.data) {
-      try {
-        values.set(key, decoder.decode(bytes));
-      } catch (err) {
-        throw new SessionCorruptError(
-          this.#describeStorage(),
-          this.#id,
-          new Error(`the value of key ${JSON.stringify(key)} does not decode: ${(err as Error).message}`, { cause: err }),
-        );
-      }
-    }
-    return values;
-  }
-
-  #adopt(baseline: ReadonlyMap<string, Uint8Array>, values: Map<string, unknown>, generation?: string | number): void {
-    this.#generation = generation;
-    this.#baseline = baseline;
-    this.#baselineOwned = false;
-    this.#values = values;
+  /** The stored session was read and its values adopted: from now on saves are updates of it. */
+  #adopted(stored: StoredSession): void {
+    this.#generation = stored.generation;
     this.#stored = true;
     this.#mayBeStored = true;
   }
 
-  /** Nothing is stored for this id any more (or never was): no baseline, no pending access. */
+  /** Nothing is stored for this id any more (or never was): no pending access, the next save creates. */
   #forgetStorage(): void {
-    this.#baseline = NO_DATA;
-    this.#baselineOwned = false;
+    this.#generation = undefined;
     this.#stored = false;
     this.#accessPending = false;
     this.#mayBeStored = false;
@@ -427,8 +422,7 @@ export class Session implements Iterable<[string, unknown]> {
   async #startFresh(now: number, reason: string, invalidated = false): Promise<void> {
     const oldId = this.#id;
     await this.#moveTo(generateId());
-    this.#values = new Map();
-    this.#watched.clear();
+    this.#data.reset();
     this.#forgetStorage();
     this.#isNew = true;
     if (invalidated) this.#wasInvalidated = true;
@@ -463,39 +457,42 @@ export class Session implements Iterable<[string, unknown]> {
   async save(): Promise<boolean> {
     this.#checkLoaded();
     const now = this.#opts.now();
-    if (!this.#stored && this.#values.size === 0) {
+    if (!this.#stored && this.#data.size === 0) {
       this.#log('nothing to save (no data, nothing stored)');
       return true;
     }
     // Everything that can fail before writing, fails before writing.
-    const set = this.#encodeChanges();
-    const deleted: string[] = [];
-    for (const key of this.#baseline.keys()) if (!this.#values.has(key)) deleted.push(key);
-    this.#checkSize(set);
+    const changes = this.#data.changes(!this.#stored);
+    this.#checkSize(changes, !this.#stored);
     const sendCookie = this.#cookieDue();
     if (sendCookie) this.#assertHeadersOpen();
 
-    if (this.#stored && set.size === 0 && deleted.length === 0) {
-      if ((await this.#touchStored(now)) === 'gone') {
-        await this.#storageGone(now, 'save()');
-        return false;
+    if (this.#stored && changes.set.size === 0 && changes.deleted.length === 0) {
+      // Unchanged: the access time, if the touch interval says it is due (else nothing is written).
+      if (this.#accessPending || (now > this.#storedAccess && now - this.#storedAccess >= this.#opts.touchAfter * 1000)) {
+        if ((await this.#touchStored(now)) === 'gone') {
+          await this.#storageGone(now, 'save()');
+          return false;
+        }
+        this.#log('saved: unchanged, access time updated');
+      } else {
+        this.#log('saved: unchanged, access recorded less than touchAfter ago');
       }
-      this.#log('saved: unchanged, access time updated');
     } else {
       const mode = this.#stored ? 'update' : 'create';
-      const result = (await this.#ns.save({ mode, set, delete: deleted, created: this.#created, accessed: now })) ?? 'ok';
+      const result = (await this.#ns.save({ mode, set: changes.set, delete: changes.deleted, created: this.#created, accessed: now })) ?? 'ok';
       if (result === 'gone') {
         await this.#storageGone(now, 'save()');
         return false;
       }
       if (result === 'exists') return this.#saveUnderFreshId(now);
-      this.#log(`saved ${set.size} changed and ${deleted.length} deleted key(s)${mode === 'create' ? ' (created)' : ''}`);
-      this.#applyToBaseline(set, deleted);
+      this.#log(`saved ${changes.set.size} changed and ${changes.deleted.length} deleted key(s)${mode === 'create' ? ' (created)' : ''}`);
+      this.#data.committed(changes, mode === 'create');
     }
     this.#stored = true;
     this.#mayBeStored = true;
     this.#accessPending = false; // the save carried the access time
-    for (const key of this.#watched) if (!isMutable(this.#values.get(key))) this.#watched.delete(key);
+    this.#storedAccess = now;
     if (sendCookie) this.#sendCookie(now);
     return true;
   }
@@ -508,14 +505,15 @@ export class Session implements Iterable<[string, unknown]> {
   async #saveUnderFreshId(now: number): Promise<boolean> {
     const oldId = this.#id;
     await this.#moveTo(generateId());
-    const set = this.#encodeChanges(true);
-    const result = (await this.#ns.save({ mode: 'create', set, delete: [], created: this.#created, accessed: now })) ?? 'ok';
+    this.#data.forgetStored();
+    const changes = this.#data.changes(true);
+    const result = (await this.#ns.save({ mode: 'create', set: changes.set, delete: [], created: this.#created, accessed: now })) ?? 'ok';
     if (result !== 'ok') {
       throw new SessionError(`wasm-session: the store reported '${result}' when creating a fresh session id; nothing was written`, 'ERR_SESSION_STORE');
     }
     this.#log(`id ${short(oldId)} was taken meanwhile: created the session under a new id`);
-    this.#baseline = set;
-    this.#baselineOwned = true;
+    this.#data.committed(changes, true);
+    this.#generation = undefined;
     this.#stored = true;
     this.#mayBeStored = true;
     this.#accessPending = false;
@@ -532,47 +530,12 @@ export class Session implements Iterable<[string, unknown]> {
   }
 
   /** maxSessionBytes: the session as it will be stored (our keys; keys others added are not known here). */
-  #checkSize(set: ReadonlyMap<string, Uint8Array>): void {
-    let bytes = 0;
-    for (const key of this.#values.keys()) bytes += key.length + (set.get(key) ?? this.#baseline.get(key))!.byteLength;
+  #checkSize(changes: PendingChanges, created: boolean): void {
+    const bytes = this.#data.bytesAfter(changes, created);
     if (bytes > this.#opts.maxSessionBytes) {
       throw new SessionError(
         `wasm-session: the session would hold ${bytes} bytes, more than maxSessionBytes (${this.#opts.maxSessionBytes}); nothing was written`,
         'ERR_SESSION_TOO_LARGE',
-      );
-    }
-  }
-
-  /** What save() wrote becomes the new baseline (copy-on-write: the store may share the old map). */
-  #applyToBaseline(set: Map<string, Uint8Array>, deleted: readonly string[]): void {
-    const next = this.#baselineOwned ? (this.#baseline as Map<string, Uint8Array>) : new Map(this.#baseline);
-    for (const key of deleted) next.delete(key);
-    for (const [key, bytes] of set) next.set(key, bytes);
-    this.#baseline = next;
-    this.#baselineOwned = true;
-  }
-
-  /** Encoded values that differ from the stored ones (all of them when nothing is stored). */
-  #encodeChanges(all = !this.#stored): Map<string, Uint8Array> {
-    const set = new Map<string, Uint8Array>();
-    const keys = all ? this.#values.keys() : this.#watched;
-    for (const key of keys) {
-      if (!this.#values.has(key)) continue;
-      const bytes = this.#encode(key, this.#values.get(key));
-      const before = all ? undefined : this.#baseline.get(key);
-      if (before === undefined || !sameBytes(before, bytes)) set.set(key, bytes);
-    }
-    return set;
-  }
-
-  #encode(key: string, value: unknown): Uint8Array {
-    try {
-      return msgpackCodec.encode(value);
-    } catch (err) {
-      throw new SessionError(
-        `wasm-session: the value for session key ${JSON.stringify(key)} cannot be stored: ${(err as Error).message}; nothing was written`,
-        'ERR_SESSION_VALUE',
-        { cause: err },
       );
     }
   }
@@ -587,8 +550,7 @@ export class Session implements Iterable<[string, unknown]> {
     const expire = this.#cookieExpiryDue();
     if (expire) this.#assertHeadersOpen();
     await this.#ns.remove();
-    this.#values = new Map();
-    this.#watched.clear();
+    this.#data.reset();
     this.#forgetStorage();
     if (expire) this.#expireCookie();
     this.#log('deleted');
@@ -626,26 +588,33 @@ export class Session implements Iterable<[string, unknown]> {
       this.#log(`new id (was ${short(oldId)}), nothing stored yet`);
       return;
     }
-    const set = this.#encodeChanges(true);
-    this.#checkSize(set);
     if (this.#opts.useCookies) this.#assertHeadersOpen();
-    // Only a session that is still stored moves: a logout that won stays won.
-    if ((await this.#touchStored(now)) === 'gone') {
+    // Only a session that is still stored moves (a logout that won stays won), with what other
+    // requests saved since this one loaded it, under this request's own changes.
+    const generation = this.#generation;
+    let gone = false;
+    const current = await this.#read(now, (read, bytes) => {
+      if (generation !== undefined && read.generation !== generation) gone = true;
+      else this.#data.refresh(read, bytes);
+    });
+    if (current === undefined) return; // corrupt: already a fresh session
+    if (current === null || gone) {
       await this.#storageGone(now, 'regenerateId()');
       return;
     }
+    const changes = this.#data.changes(true);
+    this.#checkSize(changes, true);
     await this.#ns.remove();
     this.#forgetStorage();
     await this.#moveTo(generateId());
-    const result = (await this.#ns.save({ mode: 'create', set, delete: [], created: this.#created, accessed: now })) ?? 'ok';
+    const result = (await this.#ns.save({ mode: 'create', set: changes.set, delete: [], created: this.#created, accessed: now })) ?? 'ok';
     if (result !== 'ok') {
       throw new SessionError(`wasm-session: the store reported '${result}' when creating a fresh session id; nothing was written`, 'ERR_SESSION_STORE');
     }
-    this.#baseline = set;
-    this.#baselineOwned = true;
+    this.#data.committed(changes, true);
     this.#stored = true;
     this.#mayBeStored = true;
-    this.#log(`new id (was ${short(oldId)}), ${set.size} key(s) moved`);
+    this.#log(`new id (was ${short(oldId)}), ${changes.set.size} key(s) moved`);
     if (this.#opts.useCookies) this.#sendCookie(now);
   }
 
@@ -653,7 +622,9 @@ export class Session implements Iterable<[string, unknown]> {
    * Takes the session's exclusive lock (across requests and processes,
    * waiting at most `lockTimeout` ms without blocking the event loop) and
    * re-reads the stored data under it, so a read-modify-write is exact.
-   * Unsaved local changes are kept on top; get() objects again after it.
+   * Unsaved local changes are kept on top; keys another request changed
+   * meanwhile are taken from the re-read (get() them again), all others
+   * keep the objects already handed out.
    * If the stored session was removed while we waited (a logout), the
    * Session becomes a fresh, empty one (`wasInvalidated`), still locked.
    * The lock is released by unlock(), or when the response ends.
@@ -672,42 +643,36 @@ export class Session implements Iterable<[string, unknown]> {
     this.#log('locked');
     if (!this.#loaded || !this.#stored) return;
     const now = this.#opts.now();
-    // Local changes, worked out against the old baseline before it is replaced.
-    let changed: Map<string, Uint8Array>;
-    try {
-      changed = this.#encodeChanges();
-    } catch (err) {
-      await this.unlock();
-      throw err;
-    }
-    const removed = [...this.#baseline.keys()].filter((key) => !this.#values.has(key));
-    const local = this.#values;
     const generation = this.#generation;
-    let read: ReadResult;
+    let stored: ReadResult;
     try {
-      read = await this.#read(now);
+      stored = await this.#read(now, (read, bytes) => this.#takeReread(read, bytes, generation));
     } catch (err) {
       await this.unlock();
       throw err;
     }
-    if (read === undefined) return; // corrupt: now a fresh (locked) session
-    if (read === null) {
+    if (stored === undefined) return; // corrupt: now a fresh (locked) session
+    if (stored === null) {
       await this.#storageGone(now, 'lock()');
       return;
     }
-    const { stored, values } = read;
+    this.#adopted(stored);
+    this.#log(`re-read ${stored.data.size} key(s) under lock`);
+  }
+
+  /**
+   * A re-read of the session this request loaded: merged under the local
+   * changes (SessionValues.refresh); or, when its owner deleted and created
+   * it again meanwhile (another generation), taken as it is, since the local
+   * changes were made to the old one.
+   */
+  #takeReread(stored: StoredSession, bytes: number, generation: string | number | undefined): void {
     if (generation !== undefined && stored.generation !== generation) {
-      // Removed and created again (by its own holder) while we waited: our changes were to the old one.
-      this.#adopt(stored.data, values, stored.generation);
-      this.#watched = new Set();
-      this.#log(`re-read ${stored.data.size} key(s) under lock: the session was created again meanwhile, local changes dropped`);
-      return;
+      this.#data.adopt(stored, bytes);
+      this.#log('the session was deleted and created again meanwhile: local changes dropped');
+    } else {
+      this.#data.refresh(stored, bytes);
     }
-    for (const key of removed) values.delete(key);
-    for (const key of changed.keys()) values.set(key, local.get(key));
-    this.#adopt(stored.data, values, stored.generation);
-    this.#watched = new Set(changed.keys());
-    this.#log(`re-read ${stored.data.size} key(s) under lock, ${changed.size + removed.length} local change(s) kept`);
   }
 
   /** Releases the lock taken by lock(). Save first: unlock() does not save. */
@@ -742,17 +707,17 @@ export class Session implements Iterable<[string, unknown]> {
     return true;
   }
 
-  /** Stores the access time load() recorded; errors are logged, never thrown at the response. */
+  /** Stores the access time load() noted (at load without a response, else at its end); errors are logged, never thrown. */
   async #storeAccess(): Promise<void> {
     if (!this.#accessPending) return;
     this.#accessPending = false;
     try {
       if ((await this.#touchStored(this.#accessAt)) === 'gone') {
-        this.#forgetStorage();
-        this.#log('access time not stored: the stored session was removed meanwhile');
+        await this.#storageGone(this.#accessAt, 'recording the access');
         return;
       }
-      this.#log('access time stored at the end of the response');
+      this.#storedAccess = this.#accessAt;
+      this.#log('access time stored');
     } catch (err) {
       this.#log(`storing the access time failed: ${(err as Error).message}`);
     }
@@ -859,6 +824,17 @@ function short(id: string): string {
  */
 export async function getSession(req: SessionRequest | undefined, res: SessionResponse | undefined, config?: Record<string, unknown>): Promise<Session> {
   return Session.open(req, res, optionsFromConfig(config));
+}
+
+/**
+ * The store class and its options (StoreOptions: no secrets) that a Session
+ * with `options` uses, for code that works with the store without a Session
+ * (the express-session Store, maintenance tools). A built-in `type` added
+ * later resolves here too.
+ */
+export function storeFor(options: SessionOptions): { namespaceClass: NamespaceClass; options: StoreOptions } {
+  const normalized = normalizeOptions(options, BUILT_IN_STORES);
+  return { namespaceClass: normalized.namespaceClass, options: normalized.store };
 }
 
 /**

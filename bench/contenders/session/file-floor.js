@@ -54,7 +54,7 @@ export default {
         },
       },
       info: [
-        `floor: one msgpack map per file (${encoded[0].length} bytes for session 0), the project's codec from dist/dbm/codec.js; no cookie work, no access time, nothing synced.`,
+        `floor: one msgpack map per file (${encoded[0].length} bytes for session 0), the project's codec from dist/codec.js; no cookie work, no access time, nothing synced.`,
       ],
       async teardown() {},
     };

@@ -8,12 +8,21 @@
 // one's timeout sweep never removes another's. A space may be bounded
 // (`memory: { maxEntries }`): the least recently used session goes first.
 
+import { msgpackCodec } from '../../codec.js';
 import { LockTimeoutError } from '../../errors.js';
 import type { NamespaceManager, SessionChanges, StoredSession, StoreOptions, WriteResult } from '../namespace.js';
 
 interface Entry {
   /** Replaced, never mutated, on save: load() hands it out without copying. */
   data: Map<string, Uint8Array>;
+  /**
+   * The same values decoded once, when saved (replaced, never mutated): a
+   * load hands this map out and the Session gives the application copies,
+   * which costs a fraction of decoding the bytes on every request.
+   */
+  decoded: Map<string, unknown>;
+  /** Keys plus value bytes, as maxSessionBytes counts them (StoredSession.bytes). */
+  bytes: number;
   created: number;
   accessed: number;
   /** Which creation of this id this is: an update applies only to the one it read. */
@@ -38,10 +47,14 @@ class Space {
 }
 
 const spaces = new Map<string, Space>();
+/** The space of each options object (a server passes one for every request): no name to build per request. */
+const spaceOfOptions = new WeakMap<StoreOptions, Space>();
 let generations = 0;
 
 /** What makes two configurations one application: the cookie they keep their id in. */
 function spaceFor(options: StoreOptions): Space {
+  const known = spaceOfOptions.get(options);
+  if (known !== undefined) return known;
   const name = `${options.key}\0${options.cookiePath}\0${options.cookieDomain ?? ''}`;
   let space = spaces.get(name);
   if (space === undefined) {
@@ -50,6 +63,7 @@ function spaceFor(options: StoreOptions): Space {
   }
   // The smallest bound any configuration of the space asked for.
   if (options.memory.maxEntries < space.maxEntries) space.maxEntries = options.memory.maxEntries;
+  spaceOfOptions.set(options, space);
   return space;
 }
 
@@ -135,7 +149,7 @@ export class MemoryNamespace implements NamespaceManager {
     const entry = this.#entry();
     this.#generation = entry?.generation ?? 0;
     if (entry === undefined) return null;
-    return { data: entry.data, created: entry.created, accessed: entry.accessed, generation: entry.generation };
+    return { data: entry.data, decoded: entry.decoded, bytes: entry.bytes, created: entry.created, accessed: entry.accessed, generation: entry.generation };
   }
 
   async save(changes: SessionChanges): Promise<WriteResult> {
@@ -144,16 +158,35 @@ export class MemoryNamespace implements NamespaceManager {
     if (changes.mode === 'create') {
       if (sessions.has(this.id)) return 'exists';
       const generation = ++generations;
-      sessions.set(this.id, { data: new Map(changes.set), created: changes.created, accessed: changes.accessed, generation });
+      const decoded = new Map<string, unknown>();
+      let total = 0;
+      for (const [key, bytes] of changes.set) {
+        decodeInto(decoded, key, bytes);
+        total += key.length + bytes.byteLength;
+      }
+      sessions.set(this.id, { data: new Map(changes.set), decoded, bytes: total, created: changes.created, accessed: changes.accessed, generation });
       this.#generation = generation;
       this.#evict();
     } else {
       const entry = this.#ownEntry();
       if (entry === undefined) return 'gone';
       const data = new Map(entry.data);
-      for (const key of changes.delete) data.delete(key);
-      for (const [key, bytes] of changes.set) data.set(key, bytes);
-      sessions.set(this.id, { data, created: changes.created, accessed: changes.accessed, generation: entry.generation });
+      const decoded = new Map(entry.decoded);
+      let total = entry.bytes;
+      for (const key of changes.delete) {
+        const before = data.get(key);
+        if (before === undefined) continue;
+        total -= key.length + before.byteLength;
+        data.delete(key);
+        decoded.delete(key);
+      }
+      for (const [key, bytes] of changes.set) {
+        const before = data.get(key);
+        total += bytes.byteLength - (before === undefined ? -key.length : before.byteLength);
+        data.set(key, bytes);
+        decodeInto(decoded, key, bytes);
+      }
+      sessions.set(this.id, { data, decoded, bytes: total, created: changes.created, accessed: changes.accessed, generation: entry.generation });
     }
     this.#sweep(changes.accessed);
     return 'ok';
@@ -242,6 +275,15 @@ export class MemoryNamespace implements NamespaceManager {
       const old = maxLifetime !== null && now - entry.created > maxLifetime * 1000;
       if ((idle || old) && !space.locks.has(id)) space.sessions.delete(id);
     }
+  }
+}
+
+/** Decodes one stored value into `decoded`; bytes that do not decode stay bytes only (the Session reports them at load). */
+function decodeInto(decoded: Map<string, unknown>, key: string, bytes: Uint8Array): void {
+  try {
+    decoded.set(key, msgpackCodec.decode(bytes));
+  } catch {
+    decoded.delete(key);
   }
 }
 
