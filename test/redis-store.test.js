@@ -62,6 +62,7 @@ describeRedis('RedisNamespace on one redis-server', function () {
   describeStoreContract('RedisNamespace (one server)', {
     makeStore: (id, extra) => store(id, extra),
     stored: async (id) => (await probe.exists(`${ctx.prefix}{${id}}`)) === 1,
+    statics: (extra) => ({ ids: () => RedisNamespace.ids(opts(extra)), clear: () => RedisNamespace.clear(opts(extra)) }),
   });
 
   it('stores one hash per session under <prefix>{<id>}: k:<key> fields hold the msgpack bytes, m:c / m:a / m:g the times and generation', async () => {
@@ -399,6 +400,7 @@ describeRedis('RedisNamespace on a 3-master cluster', function () {
   describeStoreContract('RedisNamespace (3-master cluster)', {
     makeStore: (id, extra) => new RedisNamespace(id, opts(extra)),
     stored: async (id) => (await probe.exists(`${ctx.prefix}{${id}}`)) === 1,
+    statics: (extra) => ({ ids: () => RedisNamespace.ids(opts(extra)), clear: () => RedisNamespace.clear(opts(extra)) }),
   });
 
   it('spreads many sessions over every master, each session’s hash and lock on one slot; ids() and clear() cover every master', async () => {

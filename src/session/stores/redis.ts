@@ -279,7 +279,7 @@ function reconnectDelay(retries: number): number {
   return Math.round(Math.min(50 * 2 ** retries, 1000) * (0.75 + Math.random() / 2));
 }
 
-async function makeConnection(settings: RedisSettings, key: string): Promise<Connection> {
+async function makeConnection(settings: RedisSettings): Promise<Connection> {
   const mod = await loadRedis();
   const typeMapping = { [mod.RESP_TYPES.BLOB_STRING]: Buffer, [mod.RESP_TYPES.MAP]: Array };
   if (settings.client !== null) {
@@ -335,19 +335,13 @@ async function makeConnection(settings: RedisSettings, key: string): Promise<Con
     conn.everReady = true;
     conn.lastError = null;
   });
+  // It gave up reconnecting (idle while Redis is unreachable): the next operation makes a new one (connectionFor()).
   client.on?.('terminated', () => {
     conn.closed = true;
-    forget(key, conn);
   });
   setRef(conn, false);
   startConnecting(conn);
   return conn;
-}
-
-/** Drops a closed connection from the cache (if it is still the one cached). */
-function forget(key: string, conn: Connection): void {
-  const pending = owned.get(key);
-  if (pending !== undefined) void pending.then((c) => c === conn && owned.get(key) === pending && owned.delete(key));
 }
 
 /** Starts connecting; firstAttempt settles when it is connected or the first attempt failed. */
@@ -358,7 +352,8 @@ function startConnecting(conn: Connection): void {
       client.off?.('error', settle);
       resolve();
     };
-    client.on?.('error', settle);
+    // One server: its first failed attempt settles it (connection refused fails at once). A cluster: its connect().
+    if (!conn.cluster) client.on?.('error', settle);
     Promise.resolve(client.connect?.()).then(
       () => {
         conn.everReady = true;
@@ -395,19 +390,25 @@ function connectionFor(settings: RedisSettings): Connection | Promise<Connection
   if (settings.client !== null) {
     pending = borrowed.get(settings.client);
     if (pending === undefined) {
-      pending = makeConnection(settings, '');
+      pending = makeConnection(settings);
       borrowed.set(settings.client, pending);
     }
   } else {
     const key = connectionKey(settings);
     pending = owned.get(key);
     if (pending === undefined) {
-      pending = makeConnection(settings, key);
+      pending = makeConnection(settings);
       owned.set(key, pending);
       pending.catch(() => owned.delete(key));
     }
   }
+  const key = settings.client === null ? connectionKey(settings) : '';
   return pending.then((conn) => {
+    if (conn.closed && conn.owned) {
+      // Closed meanwhile (it gave up reconnecting, or closeRedisConnections()): make a new one.
+      if (owned.get(key) === pending) owned.delete(key);
+      return connectionFor(settings);
+    }
     resolved.set(settings, conn);
     return conn;
   });
@@ -464,13 +465,22 @@ function bounded<T>(reply: Promise<T>, ms: number): Promise<T> {
 /** Replies Redis gives while it cannot serve (loading the AOF, a cluster without quorum, a replica after failover, disk errors). */
 const UNAVAILABLE_REPLY = /^(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOREPLICAS|MISCONF|UNBLOCKED)\b/;
 
+/** A reply error of node-redis (ErrorReply and its subclasses), also from another copy of the package than ours (an application's client). */
+function isReplyError(err: unknown, mod: RedisModule): err is Error {
+  if (err instanceof mod.ErrorReply) return true;
+  for (let proto = err === null || typeof err !== 'object' ? null : Object.getPrototypeOf(err); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    if (proto.constructor?.name === 'ErrorReply') return true;
+  }
+  return false;
+}
+
 function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }
 
 /** Sends one command: bounded, with the connection referenced while it is in flight. */
 async function send(conn: Connection, routingKey: string | undefined, args: Arg[], timeout: number, via?: NodeClient): Promise<unknown> {
-  if (conn.closed) throw new Error('closeRedisConnections() closed this connection');
+  if (conn.closed) throw new Error('the connection was closed (closeRedisConnections(), or it stopped reconnecting)');
   conn.lastUse = Date.now();
   if (conn.inflight++ === 0) setRef(conn, true);
   try {
@@ -593,7 +603,7 @@ export class RedisNamespace implements NamespaceManager {
   }
 
   #typed(err: unknown, conn: Connection): unknown {
-    if (err instanceof conn.mod.ErrorReply) {
+    if (isReplyError(err, conn.mod)) {
       if (isNoScript(err)) return err;
       if (err.message.includes('WRONGTYPE')) {
         return new SessionCorruptError(this.#what, this.id, new Error(`${this.key} is not a hash of this store: ${err.message}`));
