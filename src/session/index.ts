@@ -7,6 +7,8 @@ export type { NamespaceManager, NamespaceClass, StoredSession, SessionChanges, S
 export { DbmNamespace, maxSessionFileBytes } from './stores/dbm.js';
 export type { SessionFile } from './stores/dbm.js';
 export { MemoryNamespace } from './stores/memory.js';
-export { SessionError, SessionCorruptError, UnsafeDataDirError, LockTimeoutError } from './errors.js';
+export { RedisNamespace, closeRedisConnections } from './stores/redis.js';
+export type { RedisOptions, RedisSettings, RedisClientLike } from './stores/redis-options.js';
+export { SessionError, SessionCorruptError, UnsafeDataDirError, SessionStoreUnavailableError, SessionLockLostError, LockTimeoutError } from './errors.js';
 export type { SessionErrorCode } from './errors.js';
 export { generateId, isValidId } from './ids.js';

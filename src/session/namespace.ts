@@ -23,6 +23,7 @@
 // before another request removed it cannot bring it back by saving.
 
 import type { DbmModule } from './dbm-module.js';
+import type { RedisSettings } from './stores/redis-options.js';
 
 /** A stored session as read by load(). */
 export interface StoredSession {
@@ -110,6 +111,8 @@ export interface StoreOptions {
   readonly dbm: { readonly openFiles: number };
   /** The memory store's settings: at most `maxEntries` sessions (least recently used evicted; Infinity: unbounded). */
   readonly memory: { readonly maxEntries: number };
+  /** The Redis store's settings (the validated `redis` option), or null/absent when none was given. */
+  readonly redis?: RedisSettings | null;
   /** The `namespaceOptions` the application gave, for the store's own settings. */
   readonly namespaceOptions: Readonly<Record<string, unknown>>;
   /** The dbm store's engine (option dbmModule), or null for the built-in one (wasm-session/dbm). */

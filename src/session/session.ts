@@ -16,12 +16,13 @@ import {
 import { SessionCorruptError, SessionError } from './errors.js';
 import { decodeClientId, encodeClientId, generateId, isValidId } from './ids.js';
 import type { NamespaceClass, NamespaceManager, StoredSession, StoreOptions, WriteResult } from './namespace.js';
-import { normalizeOptions, optionsFromConfig, storeOptionsFrom, type NormalizedSessionOptions, type SessionOptions } from './options.js';
+import { normalizeOptions, optionsFromConfig, storeOptionsFrom, type BuiltInType, type NormalizedSessionOptions, type SessionOptions } from './options.js';
 import { type PendingChanges, SessionValues } from './values.js';
 import { DbmNamespace } from './stores/dbm.js';
 import { MemoryNamespace } from './stores/memory.js';
+import { RedisNamespace } from './stores/redis.js';
 
-const BUILT_IN_STORES: Record<'dbm' | 'memory', NamespaceClass> = { dbm: DbmNamespace, memory: MemoryNamespace };
+const BUILT_IN_STORES: Record<BuiltInType, NamespaceClass> = { dbm: DbmNamespace, memory: MemoryNamespace, redis: RedisNamespace };
 
 /** What a Session needs of a request: its headers (and socket, for secure: 'auto'). */
 export type SessionRequest = Pick<IncomingMessage, 'headers'> & { socket?: IncomingMessage['socket'] };
