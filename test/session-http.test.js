@@ -446,13 +446,19 @@ for (const kind of ['dbm', 'memory', 'custom']) {
       assert.deepEqual(s.keys(), []);
     });
 
-    it('keys must be non-empty strings of at most 1000 bytes; functions and symbols are refused at set()', async () => {
+    it('keys must be non-empty strings of at most 488 UTF-8 bytes (the session files’ limit); functions and symbols are refused at set()', async () => {
       const s = await Session.open({ headers: {} }, { getHeader() {}, setHeader() {}, headersSent: false }, base());
       assert.throws(() => s.set('', 1), TypeError);
       assert.throws(() => s.set(1, 1), TypeError);
       assert.throws(() => s.get(null), TypeError);
-      assert.throws(() => s.set('k'.repeat(1001), 1), RangeError);
-      s.set('k'.repeat(1000), 1);
+      assert.throws(() => s.set('k'.repeat(489), 1), RangeError);
+      assert.throws(() => s.set('é'.repeat(245), 1), RangeError, '490 UTF-8 bytes');
+      s.set('k'.repeat(488), 1);
+      s.set('é'.repeat(244), 2);
+      await s.save();
+      const back = await Session.open({ headers: {} }, { getHeader() {}, setHeader() {}, headersSent: false }, { ...base(), useCookies: false, id: s.id });
+      assert.equal(back.get('k'.repeat(488)), 1);
+      assert.equal(back.get('é'.repeat(244)), 2);
       assert.throws(() => s.set('f', () => 1), /is a function, which cannot be stored/);
       assert.throws(() => s.set('s', Symbol('x')), /is a symbol/);
       assert.equal(s.has('f'), false);

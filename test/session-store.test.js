@@ -56,6 +56,35 @@ describe('DbmNamespace files', function () {
     await db.close();
   });
 
+  it('a session of about 1.5 KiB is one 4 KiB file (2 KiB pages: the meta pair is one block), also after many saves', async () => {
+    const id = generateId();
+    const ns = new DbmNamespace(id, options(path.join(dir, 'data')));
+    const set = new Map();
+    // 12 keys, 1.5 KiB of values encoded (each value stays inline: under ~490 bytes).
+    for (let i = 0; i < 12; i++) set.set(`key${i}`, Buffer.concat([Buffer.from([0xc4, 120]), Buffer.alloc(120, i)]));
+    await ns.save({ mode: 'create', set, delete: [], created: 1, accessed: 1 });
+    const file = ns.file.path;
+    const db = await Dbm.open(file, { flag: 'r' });
+    assert.equal(db.pageSize, 2048);
+    await db.close();
+    for (let i = 0; i < 50; i++) {
+      await ns.read();
+      assert.equal(
+        await ns.save({
+          mode: 'update',
+          set: new Map([[`key${i % 12}`, Buffer.concat([Buffer.from([0xc4, 120]), Buffer.alloc(120, i)])]]),
+          delete: [],
+          created: 1,
+          accessed: i,
+        }),
+        'ok',
+      );
+    }
+    const st = fs.statSync(file);
+    assert.equal(st.size, 4096);
+    assert.ok(st.blocks * 512 <= 4096, `${st.blocks} blocks of 512`);
+  });
+
   it('refuses anything but a 32-hex id (defence in depth: a path is made of it)', () => {
     for (const bad of ['../../etc/passwd', 'ABCDEF0123456789ABCDEF0123456789', 'abc', '', 'a'.repeat(33), 'abcdef0123456789abcdef012345678/', null]) {
       assert.throws(() => new DbmNamespace(bad, options(dir)), TypeError);

@@ -65,6 +65,13 @@ export interface DbmOptions {
    */
   noFollow?: boolean;
   /**
+   * Open with O_NOATIME where the platform has it (Linux): reads do not
+   * update the file's access time, which under relatime costs an inode
+   * write on the first read after every write. Retried without it when the
+   * kernel refuses (EPERM: a file of another user).
+   */
+  noAtime?: boolean;
+  /**
    * Called once the file is open and its lock held, before anything is
    * read or written, with the fstat of the descriptor (and the descriptor,
    * e.g. for fchmod; do not close it). Throw to refuse the file: open()
@@ -151,9 +158,11 @@ function validateOptions(path: unknown, o: DbmOptions): ValidOptions {
   if (exclusive && flag !== 'c') throw new TypeError("wasm-session dbm: exclusive needs flag 'c'");
   const noFollow = o.noFollow ?? false;
   if (typeof noFollow !== 'boolean') throw new TypeError('wasm-session dbm: noFollow must be a boolean');
+  const noAtime = o.noAtime ?? false;
+  if (typeof noAtime !== 'boolean') throw new TypeError('wasm-session dbm: noAtime must be a boolean');
   if (o.inspect !== undefined && typeof o.inspect !== 'function') throw new TypeError('wasm-session dbm: inspect must be a function');
   const io = o.io ?? nodeFileIO;
-  return { flag, pageSize, sync, lockTimeout, codec: o.codec, keyEncoding, cacheSize, mode, exclusive, noFollow, inspect: o.inspect, io };
+  return { flag, pageSize, sync, lockTimeout, codec: o.codec, keyEncoding, cacheSize, mode, exclusive, noFollow, noAtime, inspect: o.inspect, io };
 }
 
 /** fstat of a descriptor, through the FileIO when it has stat(). */
@@ -273,9 +282,15 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     let osFlags = flag === 'r' ? C.O_RDONLY : C.O_RDWR | (flag === 'c' || flag === 'n' ? C.O_CREAT : 0);
     if (opts.exclusive) osFlags |= C.O_EXCL;
     if (opts.noFollow) osFlags |= C.O_NOFOLLOW | C.O_NONBLOCK;
+    const noAtime = opts.noAtime ? ((C as { O_NOATIME?: number }).O_NOATIME ?? 0) : 0;
     let fd: number;
     try {
-      fd = io.open(path, osFlags, opts.mode);
+      try {
+        fd = io.open(path, osFlags | noAtime, opts.mode);
+      } catch (err) {
+        if (noAtime === 0 || (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+        fd = io.open(path, osFlags, opts.mode);
+      }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {

@@ -21,6 +21,10 @@ export interface DbmModuleOpenOptions {
   readonly exclusive?: boolean;
   /** Fail (ELOOP) rather than open through a symbolic link at the path (O_NOFOLLOW). */
   readonly noFollow?: boolean;
+  /** A hint an engine may ignore: do not update the file's access time on reads (O_NOATIME). */
+  readonly noAtime?: boolean;
+  /** A hint an engine may ignore: the page size of a file it creates. */
+  readonly pageSize?: number;
   /** ms to wait for a lock before a LockTimeoutError (code 'ERR_LOCK_TIMEOUT'). */
   readonly lockTimeout: number;
   /** 'commit': every transaction is on disk (fdatasync) before it resolves; 'none': a crash of the process loses nothing committed. */

@@ -45,8 +45,8 @@ export type SessionValue<K extends string> = K extends keyof SessionData ? Sessi
 /** What set(key, value) accepts: SessionData[key] for a declared key, anything for any other. */
 export type SessionInput<K extends string> = K extends keyof SessionData ? SessionData[K] : unknown;
 
-/** Longest key in UTF-8 bytes: the dbm's limit with its default 4096-byte pages. */
-export const MAX_KEY_BYTES = 1000;
+/** Longest key in UTF-8 bytes: the dbm's limit (P/4 - 24) with the 2048-byte pages of session files. */
+export const MAX_KEY_BYTES = 488;
 /** `cookieExpires: false`: a cookie that does not expire (browsers cap it, e.g. Chrome at 400 days). */
 const FAR_FUTURE = new Date(Date.UTC(9999, 11, 31, 23, 59, 59));
 

@@ -56,6 +56,9 @@ function openDbm(options: StoreOptions, path: string, open: DbmModuleOpenOptions
   return engine.open(path, open) as Promise<DbmModuleHandle> as unknown as Promise<SessionDbm>;
 }
 
+/** Page size of new session files (FORMAT.md: what 2 KiB pages give a session-sized file). */
+export const SESSION_PAGE_SIZE = 2048;
+
 /** Why no file could be used: nothing at the path, an empty file (nothing stored), or unlinked while we waited for its lock. */
 type Absent = 'missing' | 'empty' | 'vanished';
 
@@ -368,6 +371,7 @@ export class DbmNamespace implements NamespaceManager {
       return await openDbm(this.#options, this.file.path, {
         flag: 'w',
         noFollow: true,
+        noAtime: true,
         lockTimeout,
         sync: this.#options.sync,
         inspect: (st, fd) => this.#inspect(st, (mode) => fs.fchmodSync(fd, mode), use),
@@ -533,6 +537,9 @@ export class DbmNamespace implements NamespaceManager {
           flag: 'c',
           exclusive: true,
           noFollow: true,
+          noAtime: true,
+          // 2 KiB pages: the meta pair is one 4 KiB block, which holds a session of up to about 1.6 KiB.
+          pageSize: SESSION_PAGE_SIZE,
           lockTimeout: this.#options.lockTimeout,
           sync: this.#options.sync,
           inspect: (st, fd) => this.#inspect(st, (mode) => fs.fchmodSync(fd, mode), 'create'),
