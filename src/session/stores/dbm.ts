@@ -305,8 +305,8 @@ export class DbmNamespace implements NamespaceManager {
     if (typeof options?.dataDir !== 'string' || options.dataDir === '') throw new TypeError('wasm-session: DbmNamespace needs options.dataDir');
     this.id = id;
     this.#options = options;
-    // One join (dataDir may be given unnormalized); the hex parts need none.
-    const top = nodePath.join(options.dataDir, id.slice(0, 2));
+    // dataDir is absolute and normalized (options resolve it); the hex parts need no join.
+    const top = `${options.dataDir}${nodePath.sep}${id.slice(0, 2)}`;
     const shard = `${top}${nodePath.sep}${id.slice(2, 4)}`;
     this.#shards = [top, shard];
     this.#maxFileBytes = maxSessionFileBytes(options.maxSessionBytes ?? DEFAULT_MAX_SESSION_BYTES);
