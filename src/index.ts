@@ -20,6 +20,10 @@ export {
   UnsafeDataDirError,
   generateId,
   isValidId,
+  sweep,
+  startSweeper,
+  listSessions,
+  revokeSessions,
 } from './session/index.js';
 export type {
   SessionRequest,
@@ -39,4 +43,13 @@ export type {
   WriteResult,
   SessionFile,
   SessionErrorCode,
+  SessionOwner,
+  OwnedSession,
+  OwnerSession,
+  OwnerInfo,
+  SweepOptions,
+  SweeperOptions,
+  SweepPolicy,
+  SweepResult,
+  Duration,
 } from './session/index.js';
