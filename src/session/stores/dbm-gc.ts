@@ -108,6 +108,9 @@ function unlinkIfSame(path: string, st: fs.Stats): boolean {
   }
 }
 
+/** One turn of the event loop. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Counts of a sweep, all zero. */
 export function emptySweepResult(): SweepResult {
   return {
@@ -145,6 +148,8 @@ export async function sweepDataDir(options: StoreOptions, policy: SweepPolicy, m
   if (lstatOrNull(dataDir) === null) return result; // nothing was ever stored
   verifyDataDir(dataDir, options.allowUnsafeDataDir === true);
   const { dryRun, signal, onProgress } = policy;
+  // Let the turn end first: this process's own last operations keep their file locks until then.
+  await turn();
   const now = options.now();
   const maxBytes = maxSessionFileBytes(options.maxSessionBytes ?? DEFAULT_MAX_SESSION_BYTES);
   let lastProgress = Number.NEGATIVE_INFINITY;
@@ -400,6 +405,7 @@ const MAX_PROBLEMS_LISTED = 20;
 export async function statDataDir(options: StoreOptions, { lockTimeout = 100 }: { lockTimeout?: number } = {}): Promise<DataDirStats> {
   const { dataDir } = options;
   verifyDataDir(dataDir, options.allowUnsafeDataDir === true);
+  await turn();
   const now = options.now();
   const maxBytes = maxSessionFileBytes(options.maxSessionBytes ?? DEFAULT_MAX_SESSION_BYTES);
   const stats: DataDirStats = {
