@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sessionHandler } from './fixtures/session/app.js';
-import { Children, FIXTURES, rng, SEED, sleep, tempDir } from './helpers/index.js';
+import { Children, FIXTURES, rng, SEED, tempDir, waitFor } from './helpers/index.js';
 import { CookieJar, startServer } from './helpers/http.js';
 
 const SERVER = path.join(FIXTURES, 'session/server.js');
@@ -68,9 +68,12 @@ describe(`Session concurrency across processes (dbm, seed ${SEED})`, function ()
   });
 
   it('a lock held by another process times out other requests with LockTimeoutError, then works once released', async () => {
-    const holder = post(servers[0].url, cookie, [['lock'], ['sleep', 1500], ['incr', 'n'], ['save'], ['unlock']]);
-    await sleep(300);
-    const t0 = Date.now();
+    const marks = tempDir('marks');
+    const held = marks.file('held');
+    const release = marks.file('release');
+    const holder = post(servers[0].url, cookie, [['lock'], ['signal', held], ['waitFor', release], ['incr', 'n'], ['save'], ['unlock']]);
+    await waitFor(() => fs.existsSync(held), { message: 'the holder to take the lock' });
+    // The holder keeps the lock until this test releases it: both requests below must give up first.
     const locked = await post(servers[1].url, cookie, [['lock']], { lockTimeout: 200 });
     assert.equal(locked.status, 500);
     assert.equal(locked.json.error.name, 'LockTimeoutError');
@@ -80,9 +83,10 @@ describe(`Session concurrency across processes (dbm, seed ${SEED})`, function ()
     // Opening (which reads under a shared lock) waits for the lock as well.
     const opened = await post(servers[2].url, cookie, [['get', 'n']], { lockTimeout: 200 });
     assert.equal(opened.json.error.code, 'ERR_LOCK_TIMEOUT');
-    assert.ok(Date.now() - t0 < 1400, 'both gave up before the holder finished');
+    fs.writeFileSync(release, '');
     assert.equal((await holder).status, 200);
     assert.equal(await read('n'), 1);
+    marks.cleanup();
   });
 
   it('a request that forgets unlock() releases the lock when its response ends', async () => {
@@ -95,8 +99,9 @@ describe(`Session concurrency across processes (dbm, seed ${SEED})`, function ()
 
   it('a process killed while holding the lock releases it', async () => {
     const victim = await children.start(SERVER, { env: { SESSION_OPTIONS: JSON.stringify({ type: 'dbm', dataDir }) } });
-    const doomed = post(victim.url, cookie, [['lock'], ['sleep', 10000]]).catch((err) => err);
-    await sleep(300);
+    const marks = tempDir('marks');
+    const doomed = post(victim.url, cookie, [['lock'], ['signal', marks.file('held')], ['sleep', 60_000]]).catch((err) => err);
+    await waitFor(() => fs.existsSync(marks.file('held')), { message: 'the victim to take the lock' });
     assert.equal((await post(servers[0].url, cookie, [['lock']], { lockTimeout: 100 })).json.error?.code, 'ERR_LOCK_TIMEOUT');
     process.kill(victim.child.pid, 'SIGKILL');
     assert.ok((await doomed) instanceof Error, 'the killed server never answered');

@@ -160,6 +160,43 @@ describe('maxSessionBytes', () => {
     });
   }
 
+  for (const type of ['memory', 'dbm']) {
+    it(`${type}: the size is counted exactly (keys plus encoded values) across updates, removals and a second save in one request`, async () => {
+      const tmp = tempDir('limits');
+      try {
+        // 'x' x 1000 encodes as a str16: 3 + 1000 bytes; with a one-letter key, 1004 per entry.
+        const big = 'x'.repeat(1000);
+        const options = type === 'dbm' ? { dataDir: tmp.dir, maxSessionBytes: 3 * 1004 } : { type, key: `exact_${type}`, maxSessionBytes: 3 * 1004 };
+        const key = options.key ?? KEY;
+        const res = fakeRes();
+        const s = await Session.open(withCookie(''), res, options);
+        s.set('a', big).set('b', big).set('c', big);
+        assert.equal(await s.save(), true, 'exactly at the limit');
+        const cookie = cookieOf(res, key);
+        const over = await Session.open(withCookie(cookie), fakeRes(), options);
+        over.set('d', big);
+        await assert.rejects(over.save(), (err) => err.code === 'ERR_SESSION_TOO_LARGE' && /4016 bytes/.test(err.message));
+        const swap = await Session.open(withCookie(cookie), fakeRes(), options);
+        swap.remove('c');
+        swap.set('d', big);
+        assert.equal(await swap.save(), true, 'one out, one in: still at the limit');
+        swap.set('a', `${big}y`);
+        await assert.rejects(swap.save(), (err) => err.code === 'ERR_SESSION_TOO_LARGE' && /3013 bytes/.test(err.message));
+        swap.set('a', 'small');
+        assert.equal(await swap.save(), true);
+        const back = await Session.open(withCookie(cookie), fakeRes(), options);
+        assert.deepEqual(back.keys().sort(), ['a', 'b', 'd']);
+        // a: 1 + 6 ('small' is a fixstr), b and d: 1004 each: 2015 stored, 997 left: key 'e' + str16 of 993.
+        back.set('e', 'x'.repeat(993));
+        assert.equal(await back.save(), true, 'exactly the room left after the shrink');
+        back.set('f', 1);
+        await assert.rejects(back.save(), (err) => err.code === 'ERR_SESSION_TOO_LARGE' && /3014 bytes/.test(err.message));
+      } finally {
+        tmp.cleanup();
+      }
+    });
+  }
+
   it('the default is 1 MiB, and the option is validated', async () => {
     const s = await Session.open(withCookie(''), fakeRes(), { type: 'memory' });
     s.set('v', Buffer.alloc(1024 * 1024 + 1));

@@ -30,7 +30,19 @@ const noReq = { headers: {} };
 
 describe('Session options: validation', () => {
   const bad = [
-    [{ type: 'redis' }, TypeError, /option type must be 'dbm', 'file' or 'memory', got "redis"/],
+    [{ type: 'couchdb' }, TypeError, /option type must be 'dbm', 'file', 'memory' or 'redis', got "couchdb"/],
+    [{ type: 'redis' }, TypeError, /option redis is required for type 'redis'/],
+    [{ type: 'redis', redis: {} }, TypeError, /option redis needs exactly one of url .* and client/],
+    [{ type: 'redis', redis: { url: 'redis://a', client: {} } }, TypeError, /exactly one of url/],
+    [{ type: 'redis', redis: { url: 'http://127.0.0.1:6379' } }, TypeError, /option redis.url must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ type: 'redis', redis: { url: [] } }, TypeError, /option redis.url must be a redis:\/\/ URL or a non-empty array/],
+    [{ type: 'redis', redis: { client: { get() {} } } }, TypeError, /option redis.client must be a node-redis client/],
+    [{ type: 'redis', redis: { url: 'redis://a', prefix: 'app{1}:' } }, TypeError, /option redis.prefix must be a string without '\{' or '\}'/],
+    [{ type: 'redis', redis: { url: 'redis://a', ttl: 0 } }, RangeError, /option redis.ttl/],
+    [{ type: 'redis', redis: { url: 'redis://a', lockLease: 50 } }, RangeError, /option redis.lockLease/],
+    [{ type: 'redis', redis: { url: 'redis://a', commandTimeout: '1s' } }, TypeError, /option redis.commandTimeout/],
+    [{ type: 'redis', redis: { url: 'redis://a', tls: true } }, TypeError, /unknown option redis.tls; known: url, client, prefix/],
+    [{ type: 'redis', redis: 'redis://a' }, TypeError, /option redis must be an object/],
     [{ type: 'dbm' }, TypeError, /option dataDir is required for type 'dbm'/],
     [{}, TypeError, /option dataDir is required/],
     [{ type: 'memory', dataDir: '' }, TypeError, /option dataDir must be a non-empty path/],

@@ -10,7 +10,7 @@ import { Dbm } from 'wasm-session/dbm';
 import { DbmNamespace, MemoryNamespace, SessionCorruptError, generateId, storeOptions } from 'wasm-session/session';
 import { describeStoreContract } from './fixtures/store-contract.js';
 import { sessionHandler } from './fixtures/session/app.js';
-import { sleep, tempDir } from './helpers/index.js';
+import { tempDir, waitFor } from './helpers/index.js';
 import { CookieJar, sessionFiles, startServer } from './helpers/http.js';
 
 const bytes = (s) => Buffer.from(s);
@@ -117,13 +117,16 @@ describe('DbmNamespace files', function () {
     it('a file deleted between load and save (a logout elsewhere, a cleanup job): save() writes nothing, and the session says so', async () => {
       const jar = new CookieJar(server.url);
       const { id, file } = (await run(jar, [['set', 'a', 1], ['set', 'b', 2], ['save'], ['state']])).json.results[3];
-      const pending = run(jar, [['set', 'b', 3], ['sleep', 200], ['save'], ['state']]);
-      await sleep(100);
+      const loaded = path.join(currentDir, 'loaded.mark');
+      const go = path.join(currentDir, 'go.mark');
+      const pending = run(jar, [['set', 'b', 3], ['signal', loaded], ['waitFor', go], ['save'], ['state']]);
+      await waitFor(() => fs.existsSync(loaded), { message: 'the request to load' });
       fs.unlinkSync(file);
+      fs.writeFileSync(go, '');
       const r = await pending;
       assert.equal(r.status, 200, r.text);
-      assert.equal(r.json.results[2], false, 'save() resolves false');
-      const after = r.json.results[3];
+      assert.equal(r.json.results[3], false, 'save() resolves false');
+      const after = r.json.results[4];
       assert.equal(after.wasInvalidated, true);
       assert.equal(after.isNew, true);
       assert.notEqual(after.id, id);

@@ -21,7 +21,17 @@
 
 import path from 'node:path';
 import fs from 'node:fs';
-import { SESSION_CONTENDERS, expressMemoryStore, betterSqlite3, fileFloor, sessionFileStore, wasmDbm, wasmMemory } from '../contenders/session/index.js';
+import {
+  SESSION_CONTENDERS,
+  expressMemoryStore,
+  betterSqlite3,
+  connectRedis,
+  fileFloor,
+  sessionFileStore,
+  wasmDbm,
+  wasmMemory,
+  wasmRedis,
+} from '../contenders/session/index.js';
 import { packr } from '../lib/codec.js';
 import { EXPRESS_WORK_NOTE } from '../lib/express-cookie.js';
 import { codeUnderTest, describeFs, removeTempDir, tempDir } from '../lib/files.js';
@@ -102,7 +112,7 @@ async function runShape(root, shape, withLostUpdates) {
     rows: rowsFor('cycle', { skip: (c) => c.lockGroup }),
     notes: [
       '',
-      "One row = one request. Durability: session-file-store fsyncs every write, as does the dbm with sync: 'commit'; the dbm's sync 'none', SQLite's WAL + synchronous=NORMAL survive a crash of the process, not always a power loss; the memory stores survive neither.",
+      "One row = one request. Durability: session-file-store fsyncs every write, as does the dbm with sync: 'commit'; the dbm's sync 'none', SQLite's WAL + synchronous=NORMAL survive a crash of the process, not always a power loss; the memory stores survive neither. The Redis rows (connect-redis and 'redis') run on one redis-server of this run, on loopback, without persistence: they measure the round trips and the work on both ends, not a disk.",
     ],
     opts: GROUP_OPTS,
   });
@@ -115,6 +125,12 @@ async function runShape(root, shape, withLostUpdates) {
       [by(wasmDbm), 'cycle:lock'],
       [by(wasmMemory), 'cycle'],
       [by(wasmMemory), 'cycle:lock'],
+      ...(by(wasmRedis).skipped
+        ? [[by(wasmRedis), 'cycle']]
+        : [
+            [by(wasmRedis), 'cycle'],
+            [by(wasmRedis), 'cycle:lock'],
+          ]),
     ],
     opts: GROUP_OPTS,
   });
@@ -141,6 +157,12 @@ async function runShape(root, shape, withLostUpdates) {
   await target("'dbm' cycle >= 1.0x better-sqlite3 cycle", 'speed', 1.0, [sqlite, 'cycle'], [dbm, 'cycle'], cycle, cycleTitle);
   await target("'dbm' cycle within 1.3x of the floor (read floor + write floor)", 'time', 1.3, [floor, 'cycle'], [dbm, 'cycle'], cycle, cycleTitle);
   await target("'dbm' load within 1.3x of the read floor", 'time', 1.3, [floor, 'load'], [dbm, 'load'], load, loadTitle);
+  const [redis, connect] = [wasmRedis, connectRedis].map(by);
+  if (redis.skipped || connect.skipped) {
+    console.log(`\nRedis target not measured: ${redis.skipped || connect.skipped}`);
+  } else {
+    await target("'redis' cycle >= 1.2x connect-redis get+set", 'speed', 1.2, [connect, 'cycle'], [redis, 'cycle'], cycle, cycleTitle);
+  }
   if (sfs && !sfs.skipped) {
     const ratio = hz(cycle, dbm, 'cycle') / hz(cycle, sfs, 'cycle');
     report?.addTarget({
@@ -178,7 +200,7 @@ async function lostUpdates(instances, report) {
       );
       const gained = (await inst.peek(0)) - before;
       console.log(`| ${inst.cases[key].label} | ${gained} | ${total - gained} |`);
-      if (key === 'cycle:lock') locked[inst.contender === wasmDbm ? 'dbm' : 'memory'] = gained;
+      if (key === 'cycle:lock') locked[inst.contender === wasmDbm ? 'dbm' : inst.contender === wasmRedis ? 'redis' : 'memory'] = gained;
     }
   }
   console.log(
@@ -192,4 +214,14 @@ async function lostUpdates(instances, report) {
     met: locked.dbm === total && locked.memory === total,
     detail: `counter gained ${locked.dbm} (dbm) and ${locked.memory} (memory) of ${total}`,
   });
+  if (locked.redis !== undefined) {
+    report?.addTarget({
+      target: "lost-update check: lock() loses nothing ('redis')",
+      kind: 'speed',
+      bound: 1,
+      measured: locked.redis / total,
+      met: locked.redis === total,
+      detail: `counter gained ${locked.redis} of ${total}`,
+    });
+  }
 }

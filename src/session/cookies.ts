@@ -81,11 +81,24 @@ export function serializeCookie(name: string, value: string, a: CookieAttributes
   if (a.maxAge !== undefined) line += `; Max-Age=${a.maxAge}`;
   if (a.domain) line += `; Domain=${a.domain}`;
   if (a.path) line += `; Path=${a.path}`;
-  if (a.expires) line += `; Expires=${a.expires.toUTCString()}`;
+  if (a.expires) line += `; Expires=${httpDate(a.expires.getTime())}`;
   if (a.httpOnly) line += '; HttpOnly';
   if (a.secure) line += '; Secure';
   if (a.sameSite) line += a.sameSite === 'lax' ? '; SameSite=Lax' : a.sameSite === 'strict' ? '; SameSite=Strict' : '; SameSite=None';
   return line;
+}
+
+let lastSecond = Number.NaN;
+let lastDate = '';
+
+/** An HTTP date (Date#toUTCString), remembered for the current second: rolling cookies format one per save. */
+function httpDate(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastDate = new Date(second * 1000).toUTCString();
+  }
+  return lastDate;
 }
 
 /** Validates the attributes once (with cookie@1, which throws on anything it would not write). */

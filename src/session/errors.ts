@@ -66,3 +66,39 @@ export class UnsafeDataDirError extends SessionError {
     this.reason = reason;
   }
 }
+
+/**
+ * The session store could not be reached in time (a network store such as
+ * Redis: down, restarting, loading its data, or slower than its command
+ * timeout). The operation failed within a bounded time instead of hanging
+ * the request. A write that failed this way may or may not have been
+ * applied (the reply is what was lost); a read changed nothing. The store
+ * reconnects by itself: later operations succeed once it is back.
+ */
+export class SessionStoreUnavailableError extends Error {
+  readonly code = 'ERR_SESSION_STORE_UNAVAILABLE';
+  /** Which store: 'redis'. */
+  readonly store: string;
+  constructor(store: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SessionStoreUnavailableError';
+    this.store = store;
+  }
+}
+
+/**
+ * The session's lock (lock()) was lost while this instance held it: its
+ * lease ran out (the holder stalled longer than the lease, or the store lost
+ * it, e.g. in a failover) and someone else may hold it now. The operation
+ * wrote nothing. Release the lock (unlock()) and start over.
+ */
+export class SessionLockLostError extends Error {
+  readonly code = 'ERR_SESSION_LOCK_LOST';
+  /** The session concerned (id prefix). */
+  readonly session: string;
+  constructor(session: string, message: string) {
+    super(message);
+    this.name = 'SessionLockLostError';
+    this.session = session;
+  }
+}

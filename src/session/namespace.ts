@@ -42,6 +42,7 @@
 // of that field to list, SREM for stale members.
 
 import type { DbmModule } from './dbm-module.js';
+import type { RedisSettings } from './stores/redis-options.js';
 
 /**
  * OPTIONAL (owners). Whom a session belongs to: bound by
@@ -95,6 +96,12 @@ export interface StoredSession {
    * none is (or the store keeps no owners). Not part of `data`.
    */
   owner?: SessionOwner | null;
+  /**
+   * OPTIONAL. The session's size as maxSessionBytes counts it: the sum of
+   * each key's length plus its value's byteLength. A store that tracks it
+   * saves the Session a walk over every key per request.
+   */
+  bytes?: number;
 }
 
 /** What save() must apply, in one atomic step. */
@@ -159,6 +166,8 @@ export interface StoreOptions {
   readonly dbm: { readonly openFiles: number };
   /** The memory store's settings: at most `maxEntries` sessions (least recently used evicted; Infinity: unbounded). */
   readonly memory: { readonly maxEntries: number };
+  /** The Redis store's settings (the validated `redis` option), or null/absent when none was given. */
+  readonly redis?: RedisSettings | null;
   /** The `namespaceOptions` the application gave, for the store's own settings. */
   readonly namespaceOptions: Readonly<Record<string, unknown>>;
   /** The dbm store's engine (option dbmModule), or null for the built-in one (wasm-session/dbm). */

@@ -9,14 +9,15 @@ import type { IdSigner } from '../crypto.js';
 import { checkCookieAttributes } from './cookies.js';
 import { signerFor } from './ids.js';
 import type { NamespaceClass, StoreOptions } from './namespace.js';
+import { normalizeRedisOptions, type RedisOptions } from './stores/redis-options.js';
 import { resolveDbmModule, type DbmModuleOption } from './dbm-module.js';
 
-export type SessionType = 'dbm' | 'file' | 'memory';
+export type SessionType = 'dbm' | 'file' | 'memory' | 'redis';
 export type SameSite = 'lax' | 'strict' | 'none' | false;
 
 /** Options of Session.open() / new Session(). Every one is optional except `dataDir` for the file store. */
 export interface SessionOptions {
-  /** Built-in store: 'dbm' (default; alias 'file') or 'memory'. */
+  /** Built-in store: 'dbm' (default; alias 'file'), 'memory' or 'redis'. */
   type?: SessionType;
   /** A user store class implementing NamespaceManager (instead of `type`). */
   namespaceClass?: NamespaceClass;
@@ -45,6 +46,8 @@ export interface SessionOptions {
   dbm?: { openFiles?: number };
   /** The memory store (type 'memory'): `maxEntries` bounds the sessions kept (least recently used go first; default unbounded). */
   memory?: { maxEntries?: number };
+  /** The Redis store (type 'redis'): `{ url }` or `{ client }`, and `prefix`, `ttl`, `lockLease`, `commandTimeout` (see RedisOptions). */
+  redis?: RedisOptions;
   /** Largest session, in bytes of encoded keys and values (default 1 MiB): larger is refused at save() and corrupt at load. */
   maxSessionBytes?: number;
   /** A session id to use instead of the cookie's (e.g. from the URL); signed when `secret` is set. */
@@ -93,7 +96,7 @@ export interface SessionOptions {
 
 /** Validated options with defaults applied; what stores are constructed with. */
 export interface NormalizedSessionOptions {
-  readonly type: 'dbm' | 'memory' | 'custom';
+  readonly type: 'dbm' | 'memory' | 'redis' | 'custom';
   readonly namespaceClass: NamespaceClass;
   readonly namespaceOptions: Readonly<Record<string, unknown>>;
   /** Absolute, or '' for stores that keep no files. */
@@ -123,6 +126,9 @@ export interface NormalizedSessionOptions {
   readonly store: StoreOptions;
 }
 
+/** The built-in stores, by type. */
+export type BuiltInType = 'dbm' | 'memory' | 'redis';
+
 export const DEFAULT_KEY = 'myghty_session_id';
 export const DEFAULT_LOCK_TIMEOUT = 10_000;
 /**
@@ -143,6 +149,7 @@ const KNOWN = new Set<string>([
   'allowUnsafeDataDir',
   'maxSessionBytes',
   'memory',
+  'redis',
   'dbm',
   'id',
   'key',
@@ -202,7 +209,7 @@ function optionalSeconds(o: SessionOptions, name: 'timeout' | 'maxLifetime'): nu
  * RangeError naming the first bad option; unknown names are rejected too, so
  * a typo does not silently fall back to a default.
  */
-export function normalizeOptions(options: SessionOptions | undefined, stores: Record<'dbm' | 'memory', NamespaceClass>): NormalizedSessionOptions {
+export function normalizeOptions(options: SessionOptions | undefined, stores: Record<BuiltInType, NamespaceClass>): NormalizedSessionOptions {
   if (options === undefined || options === null || typeof options !== 'object') return validate(options, stores);
   // Servers pass the same options object on every request: reuse its
   // normalized form while every property still holds the same value.
@@ -252,7 +259,7 @@ function sameProperties(options: object, snapshot: readonly PropertySnapshot[]):
   return true;
 }
 
-function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'memory', NamespaceClass>): NormalizedSessionOptions {
+function validate(options: SessionOptions | undefined, stores: Record<BuiltInType, NamespaceClass>): NormalizedSessionOptions {
   const o: SessionOptions = options ?? {};
   if (typeof o !== 'object' || o === null || Array.isArray(o)) fail('options', 'an object', o);
   for (const name of Object.keys(o)) {
@@ -271,8 +278,8 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
     namespaceClass = o.namespaceClass;
   } else {
     const t = o.type ?? 'dbm';
-    if (t !== 'dbm' && t !== 'file' && t !== 'memory') fail('type', "'dbm', 'file' or 'memory'", t);
-    type = t === 'memory' ? 'memory' : 'dbm';
+    if (t !== 'dbm' && t !== 'file' && t !== 'memory' && t !== 'redis') fail('type', "'dbm', 'file', 'memory' or 'redis'", t);
+    type = t === 'memory' || t === 'redis' ? t : 'dbm';
     namespaceClass = stores[type];
   }
   const givenNamespaceOptions = o.namespaceOptions ?? {};
@@ -361,6 +368,11 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
     fail('memory.maxEntries', 'a whole number >= 1 (or Infinity)', maxEntries, typeof maxEntries === 'number' ? RangeError : TypeError);
   }
 
+  const redis = normalizeRedisOptions(o.redis);
+  if (type === 'redis' && redis === null) {
+    throw new TypeError("wasm-session: option redis is required for type 'redis': { url: 'redis://host:6379' } or { client } (a connected node-redis client)");
+  }
+
   try {
     checkCookieAttributes(key, {
       path,
@@ -415,6 +427,7 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
       sync,
       now,
       memory: Object.freeze({ maxEntries }),
+      redis,
       dbm: Object.freeze({ openFiles }),
       namespaceOptions,
       dbmModule: o.dbmModule === undefined ? null : resolveDbmModule(o.dbmModule),
@@ -426,7 +439,7 @@ function validate(options: SessionOptions | undefined, stores: Record<'dbm' | 'm
  * The StoreOptions a Session with these options gives its store: for code
  * that works with a store directly (tests of a store, maintenance tools).
  */
-export function storeOptionsFrom(options: SessionOptions, stores: Record<'dbm' | 'memory', NamespaceClass>): StoreOptions {
+export function storeOptionsFrom(options: SessionOptions, stores: Record<BuiltInType, NamespaceClass>): StoreOptions {
   return normalizeOptions(options, stores).store;
 }
 

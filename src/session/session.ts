@@ -16,13 +16,14 @@ import {
 import { SessionCorruptError, SessionError } from './errors.js';
 import { decodeClientId, encodeClientId, generateId, isValidId } from './ids.js';
 import type { NamespaceClass, NamespaceManager, SessionChanges, SessionOwner, StoredSession, StoreOptions, WriteResult } from './namespace.js';
-import { normalizeOptions, optionsFromConfig, storeOptionsFrom, type NormalizedSessionOptions, type SessionOptions } from './options.js';
+import { normalizeOptions, optionsFromConfig, storeOptionsFrom, type BuiltInType, type NormalizedSessionOptions, type SessionOptions } from './options.js';
 import { type PendingChanges, SessionValues } from './values.js';
 import { makeOwner, type OwnerInfo } from './owner.js';
 import { DbmNamespace } from './stores/dbm.js';
 import { MemoryNamespace } from './stores/memory.js';
+import { RedisNamespace } from './stores/redis.js';
 
-const BUILT_IN_STORES: Record<'dbm' | 'memory', NamespaceClass> = { dbm: DbmNamespace, memory: MemoryNamespace };
+const BUILT_IN_STORES: Record<BuiltInType, NamespaceClass> = { dbm: DbmNamespace, memory: MemoryNamespace, redis: RedisNamespace };
 
 /** What a Session needs of a request: its headers (and socket, for secure: 'auto'). */
 export type SessionRequest = Pick<IncomingMessage, 'headers'> & { socket?: IncomingMessage['socket'] };
@@ -112,6 +113,9 @@ export class Session implements Iterable<[string, unknown]> {
   #owner: SessionOwner | null = null;
   /** setOwner() was called since the last save: the next save() stores the binding. */
   #ownerChanged = false;
+  /** externalId for #externalFor: signing costs an HMAC, and a rolling cookie needs it on every save. */
+  #external = '';
+  #externalFor = '';
 
   /**
    * Reads the id from the request (or the `id` option) and validates the
@@ -147,6 +151,12 @@ export class Session implements Iterable<[string, unknown]> {
         candidate = decodeClientId(value, opts.signer);
         if (candidate !== null) {
           fromCookie = true;
+          // With one secret, the value that verified is exactly what signing this id gives (with several,
+          // it may carry an older secret's signature, which a re-sent cookie must not keep).
+          if (typeof opts.secret === 'string' || opts.secret === undefined || opts.secret.length === 1) {
+            this.#external = value;
+            this.#externalFor = candidate;
+          }
           break;
         }
       }
@@ -178,7 +188,11 @@ export class Session implements Iterable<[string, unknown]> {
 
   /** The id as the client carries it (cookie value, URL parameter): signed when `secret` is set. */
   get externalId(): string {
-    return encodeClientId(this.#id, this.#opts.signer);
+    if (this.#externalFor !== this.#id) {
+      this.#external = encodeClientId(this.#id, this.#opts.signer);
+      this.#externalFor = this.#id;
+    }
+    return this.#external;
   }
 
   /** When the session was created. */
@@ -384,12 +398,11 @@ export class Session implements Iterable<[string, unknown]> {
    * becomes a SessionCorruptError, or with invalidateCorrupt a fresh
    * session (undefined).
    */
-  async #read(now: number, take: (stored: StoredSession) => void = (stored) => this.#data.adopt(stored)): Promise<ReadResult> {
+  async #read(now: number, take: (stored: StoredSession, bytes: number) => void = (stored, bytes) => this.#data.adopt(stored, bytes)): Promise<ReadResult> {
     try {
       const stored = typeof this.#ns.read === 'function' ? await this.#ns.read() : await this.#ns.load(now);
       if (stored === null) return null;
-      this.#checkStoredSize(stored);
-      take(stored);
+      take(stored, this.#checkStoredSize(stored));
       return stored;
     } catch (err) {
       if (!isCorruption(err)) throw err;
@@ -405,11 +418,12 @@ export class Session implements Iterable<[string, unknown]> {
     return new SessionCorruptError(this.#describeStorage(), this.#id, cause);
   }
 
-  #checkStoredSize(stored: StoredSession): void {
-    const bytes = dataBytes(stored.data);
+  #checkStoredSize(stored: StoredSession): number {
+    const bytes = stored.bytes ?? dataBytes(stored.data);
     if (bytes > this.#opts.maxSessionBytes) {
       throw this.#corrupt(new Error(`the stored session holds ${bytes} bytes, more than maxSessionBytes (${this.#opts.maxSessionBytes})`));
     }
+    return bytes;
   }
 
   /** The stored session was read and its values adopted: from now on saves are updates of it. */
@@ -499,7 +513,7 @@ export class Session implements Iterable<[string, unknown]> {
     }
     // Everything that can fail before writing, fails before writing.
     const changes = this.#data.changes(!this.#stored);
-    this.#checkSize(changes);
+    this.#checkSize(changes, !this.#stored);
     const sendCookie = this.#cookieDue();
     if (sendCookie) this.#assertHeadersOpen();
 
@@ -568,8 +582,8 @@ export class Session implements Iterable<[string, unknown]> {
   }
 
   /** maxSessionBytes: the session as it will be stored (our keys; keys others added are not known here). */
-  #checkSize(changes: PendingChanges): void {
-    const bytes = this.#data.bytesAfter(changes);
+  #checkSize(changes: PendingChanges, created: boolean): void {
+    const bytes = this.#data.bytesAfter(changes, created);
     if (bytes > this.#opts.maxSessionBytes) {
       throw new SessionError(
         `wasm-session: the session would hold ${bytes} bytes, more than maxSessionBytes (${this.#opts.maxSessionBytes}); nothing was written`,
@@ -633,10 +647,10 @@ export class Session implements Iterable<[string, unknown]> {
     // requests saved since this one loaded it, under this request's own changes.
     const generation = this.#generation;
     let gone = false;
-    const current = await this.#read(now, (read) => {
+    const current = await this.#read(now, (read, bytes) => {
       if (generation !== undefined && read.generation !== generation) gone = true;
       else {
-        this.#data.refresh(read);
+        this.#data.refresh(read, bytes);
         if (!this.#ownerChanged) this.#owner = read.owner ?? null;
       }
     });
@@ -646,7 +660,7 @@ export class Session implements Iterable<[string, unknown]> {
       return;
     }
     const changes = this.#data.changes(true);
-    this.#checkSize(changes);
+    this.#checkSize(changes, true);
     await this.#ns.remove();
     this.#forgetStorage();
     await this.#moveTo(generateId());
@@ -690,7 +704,7 @@ export class Session implements Iterable<[string, unknown]> {
     const generation = this.#generation;
     let stored: ReadResult;
     try {
-      stored = await this.#read(now, (read) => this.#takeReread(read, generation));
+      stored = await this.#read(now, (read, bytes) => this.#takeReread(read, bytes, generation));
     } catch (err) {
       await this.unlock();
       throw err;
@@ -710,13 +724,13 @@ export class Session implements Iterable<[string, unknown]> {
    * it again meanwhile (another generation), taken as it is, since the local
    * changes were made to the old one.
    */
-  #takeReread(stored: StoredSession, generation: string | number | undefined): void {
+  #takeReread(stored: StoredSession, bytes: number, generation: string | number | undefined): void {
     if (generation !== undefined && stored.generation !== generation) {
-      this.#data.adopt(stored);
+      this.#data.adopt(stored, bytes);
       this.#ownerChanged = false;
       this.#log('the session was deleted and created again meanwhile: local changes dropped');
     } else {
-      this.#data.refresh(stored);
+      this.#data.refresh(stored, bytes);
     }
   }
 

@@ -57,6 +57,8 @@ export class SessionValues {
   #handedOut = new Map<string, unknown>();
   /** Keys given a value by set() since the last save. */
   #assigned = new Set<string>();
+  /** What storage holds now, as maxSessionBytes counts it (keys plus encoded values). */
+  #bytes = 0;
 
   /**
    * @param corrupt builds the error for a stored value that does not decode
@@ -65,9 +67,10 @@ export class SessionValues {
   constructor(private readonly corrupt: (key: string, cause: unknown) => Error) {}
 
   /** Takes what the store read as the stored state. Values the store did not decode are decoded now: one that does not decode is corruption, found at load. */
-  adopt(stored: StoredSession): void {
+  adopt(stored: StoredSession, bytes: number): void {
     this.reset();
     this.#stored = stored.data;
+    this.#bytes = bytes;
     const decoded = stored.decoded;
     if (decoded === undefined) {
       this.#decoded = this.#decodeAll(stored.data);
@@ -90,6 +93,7 @@ export class SessionValues {
     if (this.#local.size > 0) this.#local.clear();
     if (this.#removed.size > 0) this.#removed.clear();
     this.#added = 0;
+    this.#bytes = 0;
     if (this.#handedOut.size > 0) this.#handedOut.clear();
     if (this.#assigned.size > 0) this.#assigned.clear();
   }
@@ -251,12 +255,19 @@ export class SessionValues {
     return { set, deleted };
   }
 
-  /** Bytes of the session as changes() would leave it stored (keys plus encoded values). */
-  bytesAfter(changes: PendingChanges): number {
-    let bytes = 0;
-    for (const key of this.#keys()) {
-      const encoded = changes.set.get(key) ?? this.#current(key);
-      bytes += key.length + (encoded?.byteLength ?? 0);
+  /**
+   * Bytes of the session as `changes` would leave it stored (keys plus
+   * encoded values), from what storage holds now: a create replaces it all.
+   */
+  bytesAfter(changes: PendingChanges, created = false): number {
+    let bytes = created ? 0 : this.#bytes;
+    for (const [key, encoded] of changes.set) {
+      const before = created ? undefined : this.#current(key);
+      bytes += encoded.byteLength - (before === undefined ? -key.length : before.byteLength);
+    }
+    for (const key of changes.deleted) {
+      const before = this.#current(key);
+      if (before !== undefined) bytes -= key.length + before.byteLength;
     }
     return bytes;
   }
@@ -267,6 +278,7 @@ export class SessionValues {
    * application still holds are copied again, to see later changes.
    */
   committed(changes: PendingChanges, created: boolean): void {
+    this.#bytes = this.bytesAfter(changes, created);
     const rehand = [...this.#assigned, ...changes.set.keys()];
     for (const key of rehand) {
       if (this.has(key)) this.#local.set(key, this.#value(key));
@@ -305,7 +317,7 @@ export class SessionValues {
    * a local value that cannot be encoded; a stored value that does not
    * decode is corruption, as in adopt().
    */
-  refresh(stored: StoredSession): void {
+  refresh(stored: StoredSession, bytes: number): void {
     const local = this.changes(false);
     const removedHere = new Set(local.deleted);
     for (const key of this.#removed) removedHere.add(key);
@@ -339,6 +351,7 @@ export class SessionValues {
       this.#handedOut.delete(key);
     }
     this.#stored = stored.data;
+    this.#bytes = bytes;
     this.#patch = null;
     this.#decoded = nextDecoded ?? decoded!;
     this.#ownDecoded = nextDecoded !== null;

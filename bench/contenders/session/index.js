@@ -9,7 +9,8 @@ import memorystore from './memorystore.js';
 import sessionFileStore from './session-file-store.js';
 import wasmDbm from './wasm-dbm.js';
 import wasmMemory from './wasm-memory.js';
+import wasmRedis from './wasm-redis.js';
 
-export const SESSION_CONTENDERS = [expressMemoryStore, memorystore, sessionFileStore, betterSqlite3, connectRedis, wasmMemory, wasmDbm, fileFloor];
+export const SESSION_CONTENDERS = [expressMemoryStore, memorystore, sessionFileStore, betterSqlite3, connectRedis, wasmMemory, wasmDbm, wasmRedis, fileFloor];
 
-export { betterSqlite3, connectRedis, expressMemoryStore, fileFloor, memorystore, sessionFileStore, wasmDbm, wasmMemory };
+export { betterSqlite3, connectRedis, expressMemoryStore, fileFloor, memorystore, sessionFileStore, wasmDbm, wasmMemory, wasmRedis };

@@ -32,6 +32,8 @@ interface Entry {
    * which costs a fraction of decoding the bytes on every request.
    */
   decoded: Map<string, unknown>;
+  /** Keys plus value bytes, as maxSessionBytes counts them (StoredSession.bytes). */
+  bytes: number;
   created: number;
   accessed: number;
   /** Which creation of this id this is: an update applies only to the one it read. */
@@ -264,7 +266,15 @@ export class MemoryNamespace implements NamespaceManager {
     const entry = this.#entry();
     this.#generation = entry?.generation ?? 0;
     if (entry === undefined) return null;
-    return { data: entry.data, decoded: entry.decoded, created: entry.created, accessed: entry.accessed, generation: entry.generation, owner: entry.owner };
+    return {
+      data: entry.data,
+      decoded: entry.decoded,
+      bytes: entry.bytes,
+      created: entry.created,
+      accessed: entry.accessed,
+      generation: entry.generation,
+      owner: entry.owner,
+    };
   }
 
   async save(changes: SessionChanges): Promise<WriteResult> {
@@ -274,10 +284,14 @@ export class MemoryNamespace implements NamespaceManager {
       if (sessions.has(this.id)) return 'exists';
       const generation = ++generations;
       const decoded = new Map<string, unknown>();
-      for (const [key, bytes] of changes.set) decodeInto(decoded, key, bytes);
+      let total = 0;
+      for (const [key, bytes] of changes.set) {
+        decodeInto(decoded, key, bytes);
+        total += key.length + bytes.byteLength;
+      }
       const owner = changes.owner ?? null;
       this.#index(owner);
-      sessions.set(this.id, { data: new Map(changes.set), decoded, created: changes.created, accessed: changes.accessed, generation, owner });
+      sessions.set(this.id, { data: new Map(changes.set), decoded, bytes: total, created: changes.created, accessed: changes.accessed, generation, owner });
       this.#generation = generation;
       this.#evict();
     } else {
@@ -285,18 +299,24 @@ export class MemoryNamespace implements NamespaceManager {
       if (entry === undefined) return 'gone';
       const data = new Map(entry.data);
       const decoded = new Map(entry.decoded);
+      let total = entry.bytes;
       for (const key of changes.delete) {
+        const before = data.get(key);
+        if (before === undefined) continue;
+        total -= key.length + before.byteLength;
         data.delete(key);
         decoded.delete(key);
       }
       for (const [key, bytes] of changes.set) {
+        const before = data.get(key);
+        total += bytes.byteLength - (before === undefined ? -key.length : before.byteLength);
         data.set(key, bytes);
         decodeInto(decoded, key, bytes);
       }
       const owner = changes.owner === undefined ? entry.owner : changes.owner;
       if (entry.owner !== null && entry.owner.id !== owner?.id) this.#space.unindex(entry.owner.id, this.id);
       this.#index(owner);
-      sessions.set(this.id, { data, decoded, created: changes.created, accessed: changes.accessed, generation: entry.generation, owner });
+      sessions.set(this.id, { data, decoded, bytes: total, created: changes.created, accessed: changes.accessed, generation: entry.generation, owner });
     }
     this.#sweep(changes.accessed);
     return 'ok';

@@ -1,0 +1,108 @@
+// Switching stores without logging anyone out: an express app on
+// express-session with session-file-store logs users in; its files are
+// imported into a WasmSessionStore (dbm); the same app on the new store,
+// with the same secret, serves the same cookies as the same sessions.
+// Expired sessions are not copied; unreadable files are counted, not fatal.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import express from 'express';
+import { importSessions, sessionFileStoreSource } from '../dist/ops/import.js';
+import { WasmSessionStore } from 'wasm-session/express-session';
+import { tempDir } from './helpers/index.js';
+
+const require = createRequire(import.meta.url);
+const session = require('express-session');
+const FileStore = require('session-file-store')(session);
+const SECRET = 'the app secret, unchanged by the migration';
+
+/** An express app on express-session with `store`: /login?user= sets the user, /me shows the session. */
+async function app(store) {
+  const a = express();
+  a.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false, cookie: { maxAge: 3600_000 } }));
+  a.get('/login', (req, res) => {
+    req.session.user = { name: req.query.user, roles: ['member'] };
+    req.session.visits = 1;
+    res.end('ok');
+  });
+  a.get('/me', (req, res) => {
+    req.session.visits = (req.session.visits ?? 0) + 1;
+    res.json({ user: req.session.user ?? null, visits: req.session.visits });
+  });
+  const server = a.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+async function login(url, user) {
+  const res = await fetch(`${url}/login?user=${user}`);
+  await res.text();
+  return res.headers.getSetCookie()[0].split(';')[0];
+}
+
+describe('import from session-file-store into a WasmSessionStore', function () {
+  this.timeout(30000);
+  let tmp;
+  beforeEach(() => {
+    tmp = tempDir('import');
+  });
+  afterEach(() => tmp.cleanup());
+
+  it('keeps every live session under its id: the same cookies log the same users in on the new store', async () => {
+    const source = tmp.file('sessions');
+    const old = await app(new FileStore({ path: source, logFn: () => {}, retries: 0 }));
+    const cookies = {};
+    for (const user of ['ann', 'bob', 'cy']) cookies[user] = await login(old.url, user);
+    await old.close();
+    assert.equal(fs.readdirSync(source).filter((f) => f.endsWith('.json')).length, 3);
+
+    const dataDir = tmp.file('data');
+    const dry = await importSessions(sessionFileStoreSource(source), { dataDir }, { dryRun: true });
+    assert.deepEqual({ imported: dry.imported, expired: dry.expired, failed: dry.failed }, { imported: 3, expired: 0, failed: 0 });
+    assert.equal(fs.existsSync(dataDir), false, 'a dry run writes nothing');
+
+    const result = await importSessions(sessionFileStoreSource(source), { dataDir });
+    assert.deepEqual({ imported: result.imported, expired: result.expired, failed: result.failed }, { imported: 3, expired: 0, failed: 0 });
+
+    const store = new WasmSessionStore({ dataDir });
+    const next = await app(store);
+    try {
+      for (const [user, cookie] of Object.entries(cookies)) {
+        const me = await (await fetch(`${next.url}/me`, { headers: { cookie } })).json();
+        assert.deepEqual(me, { user: { name: user, roles: ['member'] }, visits: 2 }, `${user} is still logged in`);
+      }
+      const stored = await store.get(decodeURIComponent(cookies.ann.split('=')[1]).slice(2).split('.')[0]);
+      assert.equal('__lastAccess' in stored, false, "session-file-store's bookkeeping is not copied");
+    } finally {
+      await next.close();
+    }
+  });
+
+  it('skips sessions session-file-store would treat as expired, and counts unreadable files without stopping', async () => {
+    const source = tmp.file('sessions');
+    fs.mkdirSync(source);
+    const now = Date.now();
+    const write = (sid, value) => fs.writeFileSync(path.join(source, `${sid}.json`), typeof value === 'string' ? value : JSON.stringify(value));
+    const cookie = (ms) => ({ originalMaxAge: ms, expires: new Date(now + ms).toISOString(), httpOnly: true, path: '/' });
+    write('live', { cookie: cookie(3600_000), user: 'ann', __lastAccess: now });
+    write('idle-too-long', { cookie: cookie(60_000), user: 'bob', __lastAccess: now - 120_000 });
+    write('no-max-age-old', { cookie: { expires: null, path: '/' }, user: 'cy', __lastAccess: now - 2 * 3600_000 });
+    write('no-max-age-fresh', { cookie: { expires: null, path: '/' }, user: 'dee', __lastAccess: now - 60_000 });
+    write('cookie-expired', { cookie: { ...cookie(3600_000), expires: new Date(now - 1000).toISOString() }, user: 'eve', __lastAccess: now });
+    write('broken', '{"user": ');
+    fs.symlinkSync('/etc/passwd', path.join(source, 'linked.json'));
+    fs.writeFileSync(path.join(source, 'not-a-session.txt'), 'x');
+
+    const dataDir = tmp.file('data');
+    const result = await importSessions(sessionFileStoreSource(source, { ttl: 3600 }), { dataDir });
+    assert.equal(result.imported, 2);
+    assert.equal(result.expired, 3);
+    assert.equal(result.failed, 2);
+    assert.deepEqual(result.errors.map((e) => e.sid).sort(), ['broken', 'linked']);
+    const store = new WasmSessionStore({ dataDir });
+    assert.deepEqual((await store.ids()).sort(), ['live', 'no-max-age-fresh']);
+    assert.equal((await store.get('live')).user, 'ann');
+  });
+});
