@@ -16,6 +16,18 @@ export {
 } from './md5';
 // Exported for test/wasm-core.test.js only: xxh64Split, validateRecords.
 export { xxh64Split } from './xxh64';
+// The layout constants, so src/dbm/format.ts can be checked against them (test/dbm-format.test.js).
+export {
+  H_CHECKSUM, H_PAGENO, H_TXID, H_TYPE, H_AUX, H_COUNT, H_NEXT, H_USED,
+  TYPE_BUCKET, TYPE_DIR, TYPE_OVERFLOW, TYPE_FREELIST,
+} from './page';
+export {
+  META_MAGIC, FORMAT_VERSION, MODE_INLINE, MODE_HASHED, MAX_DEPTH,
+  M_CHECKSUM, M_MAGIC, M_VERSION, M_SHIFT, M_MODE, M_DEPTH, M_LEVELS, M_CODEC, M_TXID, M_PAGECOUNT,
+  M_FREELISTPAGE, M_KEYCOUNT, M_SEEDLO, M_SEEDHI, M_CREATED, M_ACCESSED, M_USER2, M_USER3,
+  M_MAINUSED, M_MAINCOUNT, M_FREEBYTES, M_FREECOUNT,
+} from './meta';
+export { REC_OVERFLOW, R_HASH, R_KEYLEN, R_FLAGS, R_VALUELEN } from './records';
 export {
   PAGE_HEADER, pageInit, pageRestamp, pageSeal, pageVerify, maxKeyBytes, maxInlineRecord,
 } from './page';
@@ -26,8 +38,8 @@ export {
 } from './records';
 export { dirFill, dirDoubleInto } from './dir';
 export {
-  FREE_SET_HEADER, freeInit, freeCount, freeGet, freeHas, freeAdd, freeTakeRun, freeRemove,
-  freeEncodedSize, freeEncode, freeDecode,
+  FREE_SET_HEADER, freeInit, freeCount, freeRuns, freeRunStart, freeRunLen, freeHas, freeAdd, freeRemove,
+  freeTakeRun, freeEncodedSize, freeEncode, freeDecode,
 } from './freelist';
 
 export const IO_SIZE: i32 = 65536;

@@ -22,11 +22,16 @@ import { ERR_LAYOUT, maxInlineRecord, maxKeyBytes } from './page';
 
 export const REC_HEADER: i32 = 12;
 export const REC_OVERFLOW: u8 = 1;
+// Field offsets within a record (FORMAT.md, "Records").
+export const R_HASH: usize = 0;
+export const R_KEYLEN: usize = 4;
+export const R_FLAGS: usize = 6;
+export const R_VALUELEN: usize = 8;
 
 @inline function recSizeAt(r: usize): u32 {
-  const keyLen = <u32>load<u16>(r, 4);
-  const flags = load<u8>(r, 6);
-  return <u32>REC_HEADER + keyLen + ((flags & REC_OVERFLOW) ? 4 : load<u32>(r, 8));
+  const keyLen = <u32>load<u16>(r, R_KEYLEN);
+  const flags = load<u8>(r, R_FLAGS);
+  return <u32>REC_HEADER + keyLen + ((flags & REC_OVERFLOW) ? 4 : load<u32>(r, R_VALUELEN));
 }
 
 /**
@@ -43,10 +48,10 @@ export function validateRecords(base: usize, used: u32, count: u32, pageSize: i3
   while (off < used) {
     if (used - off < <u32>REC_HEADER) return ERR_LAYOUT;
     const r = base + off;
-    const keyLen = <u32>load<u16>(r, 4);
-    const flags = load<u8>(r, 6);
-    if (keyLen > maxKey || (flags & ~REC_OVERFLOW) != 0 || load<u8>(r, 7) != 0) return ERR_LAYOUT;
-    const valueLen = load<u32>(r, 8);
+    const keyLen = <u32>load<u16>(r, R_KEYLEN);
+    const flags = load<u8>(r, R_FLAGS);
+    if (keyLen > maxKey || (flags & ~REC_OVERFLOW) != 0 || load<u8>(r, R_FLAGS + 1) != 0) return ERR_LAYOUT;
+    const valueLen = load<u32>(r, R_VALUELEN);
     let size: u32;
     if (flags & REC_OVERFLOW) {
       size = <u32>REC_HEADER + keyLen + 4;
@@ -68,7 +73,7 @@ export function recFind(base: usize, used: u32, hash: u32, key: usize, keyLen: u
   let off: u32 = 0;
   while (off < used) {
     const r = base + off;
-    if (load<u32>(r) == hash && <u32>load<u16>(r, 4) == keyLen && memory.compare(r + REC_HEADER, key, keyLen) == 0) {
+    if (load<u32>(r, R_HASH) == hash && <u32>load<u16>(r, R_KEYLEN) == keyLen && memory.compare(r + REC_HEADER, key, keyLen) == 0) {
       return <i32>off;
     }
     off += recSizeAt(r);
@@ -100,11 +105,11 @@ export function recAppend(
   const size = <u32>REC_HEADER + keyLen + ((flags & REC_OVERFLOW) ? 4 : valueLen);
   if (size > capacity - used) return -1;
   const r = base + used;
-  store<u32>(r, hash);
-  store<u16>(r, <u16>keyLen, 4);
-  store<u8>(r, flags, 6);
-  store<u8>(r, 0, 7);
-  store<u32>(r, valueLen, 8);
+  store<u32>(r, hash, R_HASH);
+  store<u16>(r, <u16>keyLen, R_KEYLEN);
+  store<u8>(r, flags, R_FLAGS);
+  store<u8>(r, 0, R_FLAGS + 1);
+  store<u32>(r, valueLen, R_VALUELEN);
   memory.copy(r + REC_HEADER, key, keyLen);
   if (flags & REC_OVERFLOW) store<u32>(r + REC_HEADER + keyLen, ovfPage);
   else memory.copy(r + REC_HEADER + keyLen, value, valueLen);
@@ -123,9 +128,9 @@ export function recIndex(base: usize, used: u32, out: usize, max: u32): u32 {
     const r = base + off;
     const o = out + (<usize>n << 4);
     store<u32>(o, off);
-    store<u32>(o, <u32>load<u16>(r, 4), 4);
-    store<u32>(o, <u32>load<u8>(r, 6), 8);
-    store<u32>(o, load<u32>(r, 8), 12);
+    store<u32>(o, <u32>load<u16>(r, R_KEYLEN), 4);
+    store<u32>(o, <u32>load<u8>(r, R_FLAGS), 8);
+    store<u32>(o, load<u32>(r, R_VALUELEN), 12);
     off += recSizeAt(r);
     n++;
   }
@@ -143,7 +148,7 @@ export function recSplit(src: usize, used: u32, bit: u32, dst0: usize, dst1: usi
   while (off < used) {
     const r = src + off;
     const size = recSizeAt(r);
-    if (((load<u32>(r) >>> (31 - bit)) & 1) == 0) {
+    if (((load<u32>(r, R_HASH) >>> (31 - bit)) & 1) == 0) {
       memory.copy(dst0 + used0, r, size);
       used0 += size;
       count0++;
@@ -172,9 +177,9 @@ export function recCheckHashes(base: usize, used: u32, depth: u32, prefix: u32, 
   while (off < used) {
     const r = base + off;
     n++;
-    const keyLen = <u32>load<u16>(r, 4);
+    const keyLen = <u32>load<u16>(r, R_KEYLEN);
     const h = keyHash(r + REC_HEADER, keyLen, seedLo, seedHi);
-    if (h != load<u32>(r)) return n;
+    if (h != load<u32>(r, R_HASH)) return n;
     if (depth > 0 && (h >>> (32 - depth)) != prefix) return n;
     off += recSizeAt(r);
   }

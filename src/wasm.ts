@@ -70,13 +70,15 @@ interface CoreExports {
   dirDoubleInto(src: number, n: number, dst: number): void;
   freeInit(set: number, capacity: number): void;
   freeCount(set: number): number;
-  freeGet(set: number, i: number): number;
+  freeRuns(set: number): number;
+  freeRunStart(set: number, i: number): number;
+  freeRunLen(set: number, i: number): number;
   freeHas(set: number, page: number): number;
   freeAdd(set: number, page: number): number;
   freeRemove(set: number, page: number): number;
   freeTakeRun(set: number, n: number): number;
   freeEncodedSize(set: number): number;
-  freeEncode(set: number, dst: number): number;
+  freeEncode(set: number, dst: number, max: number): number;
   freeDecode(set: number, src: number, len: number, pageCount: number): number;
 }
 
@@ -336,6 +338,16 @@ export function verifySignedHex(statesList: readonly Uint8Array[], signed: strin
 // A view returned by view() is only valid until the next call that may
 // allocate (alloc, or anything growing memory); callers use it at once.
 
+/**
+ * A numeric constant the core exports (page, meta and record field offsets,
+ * page types...), by its AssemblyScript name; undefined if there is none.
+ * src/dbm/format.ts spells these out for speed; a test checks them.
+ */
+export function coreConstant(name: string): number | undefined {
+  const value = (core as unknown as Record<string, unknown>)[name];
+  return value instanceof WebAssembly.Global ? Number(value.value) : undefined;
+}
+
 /** Wraps a core export so that a trap becomes a WasmTrapError naming it. */
 function guarded<F extends (...args: number[]) => unknown>(name: keyof CoreExports): F {
   const fn = core[name] as unknown as (...args: number[]) => unknown;
@@ -371,6 +383,15 @@ export function view(ptr: number, len: number): Buffer {
 }
 
 /**
+ * The Buffer over all of wasm memory, for positioned reads straight into it
+ * (buffer offset = address) without a view per call. Valid until memory
+ * grows (alloc): take it right before the call that uses it.
+ */
+export function memoryBuffer(): Buffer {
+  return mem;
+}
+
+/**
  * Calls `read(buffer, start, end)` on the bytes [ptr, ptr + len) in place,
  * without creating a view (decoders such as msgpackr take start/end). The
  * reader must not keep `buffer`: it is all of wasm memory.
@@ -392,6 +413,50 @@ export function zero(ptr: number, len: number): void {
 }
 export function utf8At(ptr: number, len: number): string {
   return mem.utf8Slice(ptr, ptr + len);
+}
+
+// Strings of recently read short keys, by (hash, bytes): a session's keys
+// come back on every load, and a cached string needs neither decoding nor
+// re-hashing when it becomes a Map key or property (msgpackr does the same
+// for map keys). A slot, picked by a hash of the bytes, holds the key's
+// length and bytes (four little-endian words) and its string.
+const KEY_CACHE_SLOTS = 1024;
+const KEY_CACHE_MAX = 16;
+const keyCacheWords = new Uint32Array(4 * KEY_CACHE_SLOTS);
+const keyCacheLens = new Uint8Array(KEY_CACHE_SLOTS);
+const keyCacheStrings: (string | undefined)[] = new Array(KEY_CACHE_SLOTS);
+
+/** The UTF-8 key at [ptr, ptr + len) as a string; keys of up to 16 bytes come from a cache. */
+export function keyString(ptr: number, len: number): string {
+  if (len > KEY_CACHE_MAX || ptr + KEY_CACHE_MAX > mem.length) return mem.utf8Slice(ptr, ptr + len);
+  const d = dv;
+  // Four words over the key; bytes past its end are masked off.
+  const w0 = len >= 4 ? d.getUint32(ptr, true) : len === 0 ? 0 : d.getUint32(ptr, true) & ((1 << (8 * len)) - 1);
+  const w1 = len >= 8 ? d.getUint32(ptr + 4, true) : len <= 4 ? 0 : d.getUint32(ptr + 4, true) & ((1 << (8 * (len - 4))) - 1);
+  const w2 = len >= 12 ? d.getUint32(ptr + 8, true) : len <= 8 ? 0 : d.getUint32(ptr + 8, true) & ((1 << (8 * (len - 8))) - 1);
+  const w3 = len >= 16 ? d.getUint32(ptr + 12, true) : len <= 12 ? 0 : d.getUint32(ptr + 12, true) & ((1 << (8 * (len - 12))) - 1);
+  const mix = (w0 ^ Math.imul(w1, 0x9e3779b1) ^ Math.imul(w2, 0x85ebca77) ^ Math.imul(w3, 0xc2b2ae3d) ^ len) >>> 0;
+  const slot = Math.imul(mix, 0x27d4eb2f) >>> 22;
+  const at = 4 * slot;
+  const cached = keyCacheStrings[slot];
+  if (
+    cached !== undefined &&
+    keyCacheLens[slot] === len &&
+    keyCacheWords[at] === w0 >>> 0 &&
+    keyCacheWords[at + 1] === w1 >>> 0 &&
+    keyCacheWords[at + 2] === w2 >>> 0 &&
+    keyCacheWords[at + 3] === w3 >>> 0
+  ) {
+    return cached;
+  }
+  const str = mem.utf8Slice(ptr, ptr + len);
+  keyCacheLens[slot] = len;
+  keyCacheWords[at] = w0;
+  keyCacheWords[at + 1] = w1;
+  keyCacheWords[at + 2] = w2;
+  keyCacheWords[at + 3] = w3;
+  keyCacheStrings[slot] = str;
+  return str;
 }
 /** Whether [a, a+len) and [b, b+len) hold the same bytes. */
 export function sameBytes(a: number, b: number, len: number): boolean {
@@ -497,11 +562,13 @@ export const dirFill = guarded<(base: number, from: number, n: number, value: nu
 export const dirDoubleInto = guarded<(src: number, n: number, dst: number) => void>('dirDoubleInto');
 export const freeInit = guarded<(set: number, capacity: number) => void>('freeInit');
 export const freeCount = guarded<(set: number) => number>('freeCount');
-export const freeGet = guarded<(set: number, i: number) => number>('freeGet');
+export const freeRuns = guarded<(set: number) => number>('freeRuns');
+export const freeRunStart = guarded<(set: number, i: number) => number>('freeRunStart');
+export const freeRunLen = guarded<(set: number, i: number) => number>('freeRunLen');
 export const freeHas = guarded<(set: number, page: number) => number>('freeHas');
 export const freeAdd = guarded<(set: number, page: number) => number>('freeAdd');
 export const freeTakeRun = guarded<(set: number, n: number) => number>('freeTakeRun');
 export const freeRemove = guarded<(set: number, page: number) => number>('freeRemove');
 export const freeEncodedSize = guarded<(set: number) => number>('freeEncodedSize');
-export const freeEncode = guarded<(set: number, dst: number) => number>('freeEncode');
+export const freeEncode = guarded<(set: number, dst: number, max: number) => number>('freeEncode');
 export const freeDecode = guarded<(set: number, src: number, len: number, pageCount: number) => number>('freeDecode');

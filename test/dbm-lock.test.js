@@ -3,7 +3,7 @@
 // it, and a gap counts as served even when its timer fires early by the clock.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { FileLock, BURST_MS, FAIR_GAP_MS } from '../dist/dbm/lock.js';
+import { FileLock, HandleLock, BURST_MS, FAIR_GAP_MS } from '../dist/dbm/lock.js';
 import { tempDir } from './helpers/index.js';
 
 describe('FileLock fairness accounting', () => {
@@ -59,5 +59,63 @@ describe('FileLock fairness accounting', () => {
     assert.equal(lock.overdue, false);
     clock += BURST_MS - 1;
     assert.equal(lock.overdue, false, 'a whole new burst before the next gap');
+  });
+});
+
+describe('HandleLock state machine', () => {
+  let tmp;
+  before(() => {
+    tmp = tempDir('handle-lock');
+  });
+  after(() => tmp.cleanup());
+
+  const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('unlocked -> shared/exclusive (operation-scoped, gone when the event loop turns) -> held while holders run -> closed', async () => {
+    const fd = fs.openSync(tmp.file('a'), 'w');
+    const lock = new HandleLock(fd, 'a');
+    assert.equal(lock.state, 'unlocked');
+    assert.equal(lock.readable, false);
+    assert.equal(lock.take('shared', 1000), true, 'taken now: the caller re-reads');
+    assert.equal(lock.state, 'shared');
+    assert.equal(lock.readable, true);
+    assert.equal(lock.writable, false);
+    assert.equal(lock.take('shared', 1000), false, 'already held: nothing to re-read');
+    assert.equal(lock.take('exclusive', 1000), true, 'an upgrade re-takes the lock (flock cannot upgrade atomically)');
+    assert.equal(lock.state, 'exclusive');
+    assert.equal(lock.writable, true);
+    lock.releaseAtTurnEnd();
+    await turn();
+    assert.equal(lock.state, 'unlocked', 'an operation-scoped lock goes when the loop turns');
+
+    lock.take('exclusive', 1000);
+    lock.hold();
+    assert.equal(lock.state, 'held');
+    lock.releaseAtTurnEnd();
+    await turn();
+    assert.equal(lock.state, 'held', 'a holder keeps it across turns');
+    lock.unhold();
+    assert.equal(lock.state, 'exclusive');
+    await turn();
+    assert.equal(lock.state, 'unlocked', 'the last holder leaves it operation-scoped again');
+
+    lock.take('exclusive', 1000);
+    lock.hold();
+    lock.holdForUser();
+    assert.equal(lock.userLocked, true);
+    lock.unlockUser();
+    assert.equal(lock.userLocked, false);
+    assert.equal(lock.state, 'unlocked', 'unlock() releases at once');
+
+    lock.take('shared', 1000);
+    lock.markStale();
+    assert.equal(lock.readable, false, 'a stale snapshot must be re-read first');
+    assert.equal(lock.take('shared', 1000), false);
+    lock.markFresh();
+    assert.equal(lock.readable, true);
+    lock.close();
+    assert.equal(lock.state, 'closed');
+    assert.throws(() => lock.take('shared', 1000), { name: 'DbmClosedError' });
+    fs.closeSync(fd);
   });
 });

@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { DbmNamespace, MemoryNamespace } from 'wasm-session';
+import { closeRedisConnections, DbmNamespace, MemoryNamespace, RedisNamespace } from 'wasm-session';
+import { REDIS_INSTALLED, startRedis } from './helpers/redis.js';
 import { WasmSessionStore } from 'wasm-session/express-session';
 import { ROOT, sleep, tempDir, waitFor } from './helpers/index.js';
 import { CookieJar, sessionFiles } from './helpers/http.js';
@@ -44,6 +45,22 @@ const KINDS = {
   dbm: (tmp, extra = {}) => new WasmSessionStore({ dataDir: tmp.file('sessions'), ...extra }),
   memory: (_tmp, extra = {}) => new WasmSessionStore({ type: 'memory', ...extra }),
 };
+
+// The same suites on Redis (a server of this test file's own, one key prefix per store, so stores are independent),
+// when redis-server is installed (.ci/run installs it).
+let redis = null;
+let redisStores = 0;
+if (REDIS_INSTALLED) {
+  KINDS.redis = (_tmp, extra = {}) => new WasmSessionStore({ type: 'redis', redis: { url: redis.url, prefix: `es${++redisStores}:` }, ...extra });
+  before(async function () {
+    this.timeout(20000);
+    redis = await startRedis();
+  });
+  after(async () => {
+    await closeRedisConnections();
+    await redis?.stop();
+  });
+}
 
 /** An express + express-session app on `store`, with gates a test opens to interleave requests. */
 async function startExpressApp(store, sessionOptions = {}) {
@@ -166,8 +183,11 @@ for (const [kind, make] of Object.entries(KINDS)) {
     });
 
     it('writes only what changed: a changed request writes its key, an unchanged one only the cookie and expiry (touch)', async () => {
-      const { Recording, log } = recording(kind === 'dbm' ? DbmNamespace : MemoryNamespace);
-      const store = make(tmp, { namespaceClass: Recording, ...(kind === 'memory' ? { type: undefined, key: 'es_record' } : {}) });
+      const { Recording, log } = recording({ dbm: DbmNamespace, memory: MemoryNamespace, redis: RedisNamespace }[kind]);
+      const store = make(tmp, {
+        namespaceClass: Recording,
+        ...(kind === 'memory' ? { type: undefined, key: 'es_record' } : kind === 'redis' ? { type: undefined } : {}),
+      });
       app = await startExpressApp(store, { cookie: { maxAge: 60_000 } });
       const jar = new CookieJar(app.url);
       await jar.request('/login?user=ann', { method: 'POST' });

@@ -9,13 +9,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import express from 'express';
-import { importSessions, sessionFileStoreSource } from '../dist/ops/import.js';
+import { connectRedisSource, importSessions, sessionFileStoreSource } from '../dist/ops/import.js';
+import { closeRedisConnections } from 'wasm-session';
+import { createClient, createCluster } from 'redis';
+import { describeRedis, startCluster, startRedis } from './helpers/redis.js';
 import { WasmSessionStore } from 'wasm-session/express-session';
 import { tempDir } from './helpers/index.js';
 
 const require = createRequire(import.meta.url);
 const session = require('express-session');
 const FileStore = require('session-file-store')(session);
+const { RedisStore } = require('connect-redis');
 const SECRET = 'the app secret, unchanged by the migration';
 
 /** An express app on express-session with `store`: /login?user= sets the user, /me shows the session. */
@@ -104,5 +108,78 @@ describe('import from session-file-store into a WasmSessionStore', function () {
     const store = new WasmSessionStore({ dataDir });
     assert.deepEqual((await store.ids()).sort(), ['live', 'no-max-age-fresh']);
     assert.equal((await store.get('live')).user, 'ann');
+  });
+});
+
+describeRedis('import from connect-redis into a WasmSessionStore', function () {
+  this.timeout(60000);
+  let tmp;
+  let redis;
+  let client;
+  before(async () => {
+    redis = await startRedis();
+    client = createClient({ url: redis.url });
+    await client.connect();
+  });
+  after(async () => {
+    await client?.close();
+    await closeRedisConnections();
+    await redis?.stop();
+  });
+  beforeEach(() => {
+    tmp = tempDir('import-redis');
+  });
+  afterEach(() => tmp.cleanup());
+
+  for (const target of ['dbm', 'redis']) {
+    it(`the users connect-redis logged in stay logged in on a WasmSessionStore (${target})`, async () => {
+      const prefix = `app${target}:`;
+      const old = await app(new RedisStore({ client, prefix }));
+      const cookies = {};
+      for (const user of ['ann', 'bob']) cookies[user] = await login(old.url, user);
+      await old.close();
+      // Something else under another prefix, and an entry that is not JSON: neither is a session of this app.
+      await client.set('other:x', JSON.stringify({ cookie: {}, user: 'zed' }));
+      await client.set(`${prefix}broken`, 'not json');
+      const options = target === 'dbm' ? { dataDir: tmp.file('data') } : { type: 'redis', redis: { url: redis.url, prefix: `wasm-${target}:` } };
+      const dry = await importSessions(connectRedisSource(redis.url, { prefix }), options, { dryRun: true });
+      assert.deepEqual({ imported: dry.imported, failed: dry.failed }, { imported: 2, failed: 1 });
+      const result = await importSessions(connectRedisSource(redis.url, { prefix }), options);
+      assert.deepEqual({ imported: result.imported, expired: result.expired, failed: result.failed }, { imported: 2, expired: 0, failed: 1 });
+      const next = await app(new WasmSessionStore(options));
+      try {
+        for (const [user, cookie] of Object.entries(cookies)) {
+          const me = await (await fetch(`${next.url}/me`, { headers: { cookie } })).json();
+          assert.deepEqual(me, { user: { name: user, roles: ['member'] }, visits: 2 }, `${user} is still logged in`);
+        }
+      } finally {
+        await next.close();
+      }
+    });
+  }
+
+  it('reads every master of a cluster, and skips sessions whose cookie has expired', async () => {
+    const cluster = await startCluster();
+    const clusterClient = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) });
+    try {
+      await clusterClient.connect();
+      const store = new RedisStore({ client: clusterClient, prefix: 'c:' });
+      const now = Date.now();
+      for (let i = 0; i < 40; i++) {
+        const expires = new Date(now + (i % 10 === 0 ? -5000 : 3600_000)).toISOString();
+        // connect-redis itself refuses to store an expired session (ttl <= 0): write that one as it would have been.
+        if (i % 10 === 0) await clusterClient.set(`c:s${i}`, JSON.stringify({ cookie: { expires }, n: i }));
+        else await store.set(`s${i}`, { cookie: { expires, originalMaxAge: 3600_000 }, n: i });
+      }
+      const dataDir = tmp.file('data');
+      const result = await importSessions(connectRedisSource(cluster.urls, { prefix: 'c:', count: 7 }), { dataDir });
+      assert.deepEqual({ imported: result.imported, expired: result.expired, failed: result.failed }, { imported: 36, expired: 4, failed: 0 });
+      const ids = await new WasmSessionStore({ dataDir }).ids();
+      assert.equal(ids.length, 36);
+      assert.ok(!ids.includes('s0') && ids.includes('s1') && ids.includes('s39'));
+    } finally {
+      await clusterClient.close().catch(() => {});
+      await cluster.stop();
+    }
   });
 });

@@ -169,15 +169,28 @@ function encodeRuns(pages) {
 
 const range = (start, n) => Array.from({ length: n }, (_, i) => start + i);
 
-/** A free set in wasm memory with room for `capacity` pages; `fn(set)`; freed afterwards. */
+/** A free set in wasm memory with room for `capacity` runs of pages; `fn(set)`; freed afterwards. */
 function withFreeSet(capacity, fn) {
-  return withMemory(w.FREE_SET_HEADER + 4 * Math.max(1, capacity), (set) => {
+  return withMemory(w.FREE_SET_HEADER + 8 * Math.max(1, capacity), (set) => {
     w.freeInit(set, capacity);
     return fn(set);
   });
 }
 
-const pagesOf = (set) => Array.from({ length: w.freeCount(set) }, (_, i) => w.freeGet(set, i) >>> 0);
+/** The set's pages, ascending, from its runs; checks that the runs ascend without touching and add up to freeCount. */
+function pagesOf(set) {
+  const pages = [];
+  let prevEnd = -1;
+  for (let i = 0; i < w.freeRuns(set); i++) {
+    const start = w.freeRunStart(set, i) >>> 0;
+    const len = w.freeRunLen(set, i) >>> 0;
+    assert.ok(len >= 1 && start > prevEnd, `run ${i} (${start}, ${len}) after a run ending at ${prevEnd}`);
+    for (let p = start; p < start + len; p++) pages.push(p);
+    prevEnd = start + len;
+  }
+  assert.equal(pages.length, w.freeCount(set) >>> 0, 'freeCount is the pages in all the runs');
+  return pages;
+}
 
 /** Decodes `bytes` into a new set of `capacity`; returns [result code or count, pages]. */
 function decode(bytes, pageCount, capacity = 1 << 12) {
@@ -202,7 +215,18 @@ function encode(pages, rand) {
     assert.deepEqual(pagesOf(set), pages, 'the set keeps its pages sorted');
     const size = w.freeEncodedSize(set);
     return withMemory(size + 16, (dst) => {
-      assert.equal(w.freeEncode(set, dst), size, 'freeEncode writes freeEncodedSize bytes');
+      assert.equal(w.freeEncode(set, dst, size), size, 'freeEncode writes freeEncodedSize bytes');
+      if (size > 0) {
+        // With less room it writes nothing past it, and still says how long the encoding is.
+        w.zero(dst, size + 16);
+        assert.equal(w.freeEncode(set, dst, size - 1), size);
+        assert.equal(
+          w.copyOut(dst + size - 1, 17).every((b) => b === 0),
+          true,
+          'nothing past max',
+        );
+      }
+      assert.equal(w.freeEncode(set, dst, size), size);
       return w.copyOut(dst, size);
     });
   });
@@ -245,7 +269,7 @@ describe(`wasm core: the free-list encoding (seed ${SEED})`, () => {
     }
   });
 
-  it('rejects malformed encodings (-1), a set too small (-2) and a set not empty (-3), leaving the set empty', () => {
+  it('rejects malformed encodings (-1), a set without room for the runs (-2) and a set not empty (-3), leaving the set empty', () => {
     const malformed = [
       ['a varint cut short', [0x82], 100],
       ['a gap without its length', [0x02], 100],
@@ -267,8 +291,10 @@ describe(`wasm core: the free-list encoding (seed ${SEED})`, () => {
     assert.deepEqual(decode(Buffer.from([0x02, 0x07]), 10), [8, range(2, 8)]);
     assert.deepEqual(decode(Buffer.from([0x02, 0x08]), 10), [-1, []]);
     // Too small a set is -2 (the caller grows it and decodes again), and it stays empty.
-    assert.deepEqual(decode(Buffer.from([0x02, 0x03]), 100, 3), [-2, []]);
-    assert.deepEqual(decode(Buffer.from([0x02, 0x03]), 100, 4), [4, range(2, 4)]);
+    assert.deepEqual(decode(Buffer.from([0x02, 0x03]), 100, 0), [-2, []]);
+    assert.deepEqual(decode(Buffer.from([0x02, 0x03]), 100, 1), [4, range(2, 4)]);
+    assert.deepEqual(decode(Buffer.from([0x02, 0x03, 0x01, 0x00]), 100, 1), [-2, []]);
+    assert.deepEqual(decode(Buffer.from([0x02, 0x03, 0x01, 0x00]), 100, 2), [5, [...range(2, 4), 7]]);
     // Decoding into a set that holds pages is refused.
     withFreeSet(8, (set) => {
       w.freeAdd(set, 5);

@@ -7,9 +7,11 @@ import { DbmCorruptError } from '../errors.js';
 import type { FileIO } from './io.js';
 import { Pager } from './pager.js';
 import type { MetaState } from './meta.js';
-import { DirGeometry, reservedNotZero } from './meta.js';
-import { loadFreeSet } from './freeset.js';
-import { H, M, MODE_INLINE, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
+import { reservedNotZero } from './meta.js';
+import { FreePages } from './freeset.js';
+import { Snapshot } from './tree.js';
+import { M, MODE_INLINE, MAX_DEPTH, PAGE_TYPE } from './format.js';
+import { pageAux, pageCount, pageNext, pageUsed, payloadOf, recKeyLen, recValueLen, recIsOverflow, recKey, recOverflowPage } from './layout.js';
 
 export interface CheckReport {
   ok: true;
@@ -87,7 +89,6 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
 
   const metaSlots = checkMetaSlots(ctx, problem);
   let keys = 0;
-  const geometry = new DirGeometry(P);
   const payload = P - w.PAGE_HEADER;
 
   const checkRecords = (base: number, used: number, count: number, depth: number, prefix: number, where: number): void => {
@@ -99,14 +100,14 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
       const seen = new Set<string>();
       for (let i = 0; i < n; i++) {
         const rec = base + w.u32(index + 16 * i);
-        const keyLen = w.u16(rec + 4);
-        const key = w.copyOut(rec + w.REC_HEADER, keyLen).toString('latin1');
+        const keyLen = recKeyLen(rec);
+        const key = w.copyOut(recKey(rec), keyLen).toString('latin1');
         if (seen.has(key)) problem(where, 'the same key is stored twice');
         seen.add(key);
         keys++;
-        if (w.u8(rec + 6) & REC_OVERFLOW) {
-          const first = w.u32(rec + w.REC_HEADER + keyLen);
-          const len = w.u32(rec + 8);
+        if (recIsOverflow(rec)) {
+          const first = recOverflowPage(rec, keyLen);
+          const len = recValueLen(rec);
           const pages = Math.ceil(len / payload);
           let ok = first >= 2 && first + pages <= s.pageCount;
           if (!ok) problem(where, `overflow run of ${pages} pages at ${first} is outside the file's ${s.pageCount} pages`);
@@ -116,7 +117,7 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
               const run = pager.readRun(first, pages, PAGE_TYPE.overflow, s.txid, s.pageCount);
               try {
                 let total = 0;
-                for (let k = 0; k < pages; k++) total += w.u32(run + k * P + H.count);
+                for (let k = 0; k < pages; k++) total += pageCount(run + k * P);
                 if (total !== len) problem(first, `overflow run holds ${total} bytes, record says ${len}`);
               } finally {
                 w.dealloc(run);
@@ -134,7 +135,10 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
     checkRecords(ctx.meta + w.META_HEADER, s.mainUsed, s.mainCount, 0, 0, 0);
   } else {
     guard(0, () => {
-      const entries = readDirectory(pager, ctx.meta, s, geometry, (no) => mark(no, KIND.dir, 'directory'), problem);
+      // The directory as the file holds it, through the private pager.
+      const tree = new Snapshot(pager, P, s);
+      tree.metaPtr = ctx.meta;
+      const entries = tree.readDirectory((no) => mark(no, KIND.dir, 'directory'));
       const d = s.depth;
       for (let i = 0; i < entries.length; ) {
         const no = entries[i]!; // i < entries.length (the loop condition)
@@ -142,7 +146,7 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
         guard(no, () => {
           if (!mark(no, KIND.bucket, `directory entry ${i}`)) return;
           let ptr = pager.getPage(no, PAGE_TYPE.bucket, s.txid, s.pageCount);
-          const ld = w.u8(ptr + H.aux);
+          const ld = pageAux(ptr);
           if (ld > d) {
             problem(no, `bucket local depth ${ld} exceeds global depth ${d}`);
             return;
@@ -158,8 +162,8 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
           const prefix = Math.floor(i / width);
           let pageNo = no;
           for (let steps = 0; ; steps++) {
-            checkRecords(ptr + w.PAGE_HEADER, w.u32(ptr + H.used), w.u32(ptr + H.count), ld, prefix, pageNo);
-            const next = w.u32(ptr + H.next);
+            checkRecords(payloadOf(ptr), pageUsed(ptr), pageCount(ptr), ld, prefix, pageNo);
+            const next = pageNext(ptr);
             if (next === 0) break;
             if (ld !== MAX_DEPTH) {
               problem(pageNo, 'bucket chain below maximum depth');
@@ -168,7 +172,7 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
             if (steps > s.pageCount || !mark(next, KIND.bucket, `chain of bucket ${no}`)) break;
             pageNo = next;
             ptr = pager.getPage(next, PAGE_TYPE.bucket, s.txid, s.pageCount);
-            if (w.u8(ptr + H.aux) !== MAX_DEPTH) problem(next, 'chained bucket not at maximum depth');
+            if (pageAux(ptr) !== MAX_DEPTH) problem(next, 'chained bucket not at maximum depth');
           }
         });
         i += width;
@@ -178,13 +182,14 @@ export function checkDatabase(ctx: CheckContext): CheckReport {
   if (keys !== s.keyCount) problem(0, `meta counts ${s.keyCount} keys, the pages hold ${keys}`);
 
   guard(s.freelistPage, () => {
-    const free = loadFreeSet(pager, ctx.meta, s);
+    const free = FreePages.decode(pager, ctx.meta, s);
     try {
       for (const no of free.spillPages) mark(no, KIND.freelist, 'spilled free list');
-      const n = w.freeCount(free.set);
-      for (let i = 0; i < n; i++) mark(w.freeGet(free.set, i), KIND.free, 'free list');
+      free.pages.forEach((no) => {
+        mark(no, KIND.free, 'free list');
+      });
     } finally {
-      w.dealloc(free.set);
+      free.pages.dispose();
     }
   });
   for (let no = 2; no < s.pageCount; no++) {
@@ -229,48 +234,4 @@ function checkMetaSlots(ctx: CheckContext, problem: (page: number, reason: strin
   } finally {
     w.dealloc(buf);
   }
-}
-
-/**
- * Reads the directory tree into an array of 2^depth bucket page numbers,
- * checking each DIR page's level and entry count, and marking its pages.
- */
-function readDirectory(
-  pager: Pager,
-  metaPtr: number,
-  s: MetaState,
-  geometry: DirGeometry,
-  markDir: (no: number) => boolean,
-  problem: (page: number, reason: string) => void,
-): Uint32Array {
-  const total = 2 ** s.depth;
-  const shape = geometry.shape(s.depth);
-  if (shape.levels !== s.levels || shape.top !== s.mainCount) {
-    throw pager.corrupt(
-      0,
-      `directory of depth ${s.depth} should have ${shape.levels} levels and ${shape.top} top entries, meta says ${s.levels} and ${s.mainCount}`,
-    );
-  }
-  let current = new Uint32Array(s.mainCount);
-  for (let i = 0; i < s.mainCount; i++) current[i] = w.u32(metaPtr + w.META_HEADER + 4 * i);
-  const E = geometry.perPage;
-  for (let level = s.levels - 1; level >= 0; level--) {
-    // Entries this level's pages must hold in all.
-    let expected = total;
-    for (let k = 0; k < level; k++) expected = Math.ceil(expected / E);
-    const next = new Uint32Array(expected);
-    let filled = 0;
-    for (const no of current) {
-      if (!markDir(no)) throw pager.corrupt(no, 'directory page referenced twice or out of range');
-      const ptr = pager.getPage(no, PAGE_TYPE.dir, s.txid, s.pageCount);
-      if (w.u8(ptr + H.aux) !== level) throw pager.corrupt(no, `directory page at level ${w.u8(ptr + H.aux)}, expected ${level}`);
-      const count = w.u32(ptr + H.count);
-      const want = Math.min(E, expected - filled);
-      if (count !== want) throw pager.corrupt(no, `directory page holds ${count} entries, expected ${want}`);
-      for (let i = 0; i < count; i++) next[filled++] = w.u32(ptr + w.PAGE_HEADER + 4 * i);
-    }
-    if (filled !== expected) problem(0, `directory level ${level} has ${filled} entries, expected ${expected}`);
-    current = next;
-  }
-  return current;
 }

@@ -13,12 +13,12 @@ import crypto from 'node:crypto';
 import * as w from '../wasm.js';
 import { DbmError, DbmCorruptError, DbmClosedError, DbmReadOnlyError, LockTimeoutError } from '../errors.js';
 import { type FileIO, nodeFileIO, readFully } from './io.js';
-import { FileLock, type LockMode } from './lock.js';
-import { Pager, chooseMeta, OPEN_READ_BYTES } from './pager.js';
+import { HandleLock, type LockMode } from './lock.js';
+import { Pager, chooseMeta, OPEN_READ_BYTES, takePageBuffer, givePageBuffer, metaBufferBytes } from './pager.js';
 import { Snapshot, type Tree, type ValueReader } from './tree.js';
 import { Txn } from './txn.js';
 import { type MetaState, readMeta, writeMetaFields, emptyMeta, reservedNotZero } from './meta.js';
-import { CODECS, type ValueCodec } from './codec.js';
+import { msgpackCodec, rawCodec, type ValueCodec } from './codec.js';
 import {
   CODEC_ID,
   codecName,
@@ -27,13 +27,13 @@ import {
   DEFAULT_PAGE_SIZE,
   MIN_PAGE_SIZE,
   MAX_PAGE_SIZE,
-  H,
   M,
   isPowerOfTwo,
   PAGE_TYPE_NAME,
 } from './format.js';
 import { checkDatabase, type CheckReport } from './check.js';
 import { FreeSetCache } from './freeset.js';
+import { pageType, recKey, recSize } from './layout.js';
 
 export type DbmFlag = 'r' | 'w' | 'c' | 'n';
 export type DbmKey = string | Uint8Array;
@@ -118,8 +118,8 @@ export interface DbmTransaction<V = unknown, K extends DbmKey = string> {
 
 const FLAGS: readonly DbmFlag[] = ['r', 'w', 'c', 'n'];
 
-/** Turns a record (address valid only during the call) into a result. */
-type RecordConverter<T> = (tree: Tree, rec: number, keyLen: number) => T;
+/** Turns a record (address valid only during the call, and its header fields) into a result. */
+type RecordConverter<T> = (tree: Tree, rec: number, keyLen: number, flags: number, valueLen: number) => T;
 
 type ValidOptions = Required<Omit<DbmOptions, 'codec' | 'io' | 'inspect'>> & { codec?: CodecName; io: FileIO; inspect?: DbmOptions['inspect'] };
 
@@ -161,27 +161,6 @@ function statOf(io: FileIO, fd: number): fs.Stats {
   return io.stat ? io.stat(fd) : fs.fstatSync(fd);
 }
 
-/**
- * Handles whose operation-scoped lock is released when the event loop turns.
- * One setImmediate serves them all, and a handle closed within the turn
- * simply leaves the set (a pending immediate per handle would keep every
- * closed handle alive until the loop turns).
- */
-const releaseAtTurnEnd = new Set<{ releaseTurnLock(): void }>();
-let turnEndScheduled = false;
-
-function scheduleTurnEnd(handle: { releaseTurnLock(): void }): void {
-  releaseAtTurnEnd.add(handle);
-  if (turnEndScheduled) return;
-  turnEndScheduled = true;
-  setImmediate(() => {
-    turnEndScheduled = false;
-    const handles = [...releaseAtTurnEnd];
-    releaseAtTurnEnd.clear();
-    for (const h of handles) h.releaseTurnLock();
-  });
-}
-
 /** One staging area for meta reads, shared: every use is synchronous. */
 let readBuf = 0;
 function stagingBuffer(): number {
@@ -192,7 +171,8 @@ function stagingBuffer(): number {
 /** A tiny FIFO mutex for the writes of one handle; waits give up after `timeout`. */
 class WriteMutex {
   locked = false;
-  readonly #queue: (() => void)[] = [];
+  /** Waiting writes; created by the first one that has to wait. */
+  #queue: (() => void)[] | null = null;
 
   acquire(timeout: number, onTimeout: () => Error): Promise<void> | undefined {
     if (!this.locked) {
@@ -204,17 +184,19 @@ class WriteMutex {
         clearTimeout(timer);
         resolve();
       };
+      this.#queue ??= [];
+      const queue = this.#queue;
       const timer = setTimeout(() => {
-        const i = this.#queue.indexOf(grant);
-        if (i >= 0) this.#queue.splice(i, 1);
+        const i = queue.indexOf(grant);
+        if (i >= 0) queue.splice(i, 1);
         reject(onTimeout());
       }, timeout);
-      this.#queue.push(grant);
+      queue.push(grant);
     });
   }
 
   release(): void {
-    const next = this.#queue.shift();
+    const next = this.#queue?.shift();
     if (next) next();
     else this.locked = false;
   }
@@ -227,28 +209,24 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   readonly readOnly: boolean;
   readonly #io: FileIO;
   readonly #fd: number;
-  readonly #lock: FileLock;
+  /** The lock state: taken, held, stale, closed (lock.ts). */
+  readonly #lock: HandleLock;
   readonly #pager: Pager;
   readonly #opts: ValidOptions;
   #lockTimeout: number;
-  #codec!: ValueCodec;
-  #meta: number;
-  #state: MetaState;
-  #slotTxids: [number, number] = [-1, -1];
-  #snapshot: Snapshot;
-  #closed = false;
-  /** Explicit holders of the lock: running transactions and lock(). */
-  #holds = 0;
-  #userLocked = false;
-  /** The snapshot must be re-read even though a lock is held (after a failed commit). */
-  #stale = false;
   /** The seed as hex, and the seed it was made of (see the seed getter). */
   #seedHex = '';
   #seedOf: [number, number] = [-1, -1];
+  #codec!: ValueCodec;
+  #slotTxids: [number, number] = [-1, -1];
+  readonly #snapshot: Snapshot;
+  /** The working meta page of write transactions (0 until the first); a commit swaps it with the committed one. */
+  #work = 0;
   readonly #writes = new WriteMutex();
-  readonly #freeSets = new FreeSetCache();
+  /** The free set of the last state seen, for the next write (created by the first write). */
+  #freeSets: FreeSetCache | null = null;
 
-  private constructor(path: string, fd: number, lock: FileLock, pageSize: number, opts: ValidOptions) {
+  private constructor(path: string, fd: number, lock: HandleLock, pageSize: number, opts: ValidOptions, state: MetaState) {
     this.path = path;
     this.flag = opts.flag;
     this.readOnly = opts.flag === 'r';
@@ -260,10 +238,26 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     // The lock open() took: its holding state (and burst clock) carry over.
     this.#lock = lock;
     this.#pager = new Pager(opts.io, fd, path, pageSize, opts.cacheSize);
-    this.#meta = w.alloc(pageSize);
-    this.#state = emptyMeta(CODEC_ID.msgpack, 0, 0, 0);
-    this.#state.txid = 0;
-    this.#snapshot = new Snapshot(this.#pager, pageSize, this.#meta, () => this.#state);
+    this.#snapshot = new Snapshot(this.#pager, pageSize, state);
+    this.#snapshot.metaPtr = takePageBuffer(metaBufferBytes(pageSize));
+  }
+
+  /** The committed meta page this handle reads (a copy in wasm memory). */
+  get #meta(): number {
+    return this.#snapshot.metaPtr;
+  }
+  /** The committed state's fields. */
+  get #state(): MetaState {
+    return this.#snapshot.state;
+  }
+  set #state(state: MetaState) {
+    this.#snapshot.state = state;
+  }
+
+  #newTxn(): Txn {
+    if (this.#work === 0) this.#work = takePageBuffer(metaBufferBytes(this.pageSize));
+    this.#freeSets ??= new FreeSetCache();
+    return new Txn(this.#pager, this.pageSize, this.#state, this.#meta, this.#freeSets, this.#work);
   }
 
   /**
@@ -292,32 +286,35 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     let db: Dbm<V, K> | undefined;
     try {
       // The first read tells the page size; the handle is built after it.
-      const lock = new FileLock(fd, path);
+      const lock = new HandleLock(fd, path);
       const mode: LockMode = flag === 'r' ? 'shared' : 'exclusive';
-      if (!lock.tryAcquire(mode)) await lock.acquire(mode, opts.lockTimeout);
+      const taken = lock.take(mode, opts.lockTimeout);
+      if (typeof taken !== 'boolean') await taken;
       try {
         if (opts.inspect) opts.inspect(statOf(io, fd), fd);
         if (flag === 'n') io.ftruncate(fd, 0);
         const buf = stagingBuffer();
         // One read: a short count from a regular file means end of file.
-        const len = io.pread(fd, w.view(buf, OPEN_READ_BYTES), 0, OPEN_READ_BYTES, 0);
-        const read = chooseMeta(path, buf, len, (pos, length, dst) => readFully(io, fd, w.view(dst, length), 0, length, pos));
+        const len = io.pread(fd, w.memoryBuffer(), buf, OPEN_READ_BYTES, 0);
+        const read = chooseMeta(path, buf, len, io, fd);
         const pageSize = read.pageSize > 0 ? read.pageSize : opts.pageSize;
-        db = new Dbm<V, K>(path, fd, lock, pageSize, opts);
         if (read.slot < 0) {
+          db = new Dbm<V, K>(path, fd, lock, pageSize, opts, emptyMeta(CODEC_ID.msgpack, 0, 0, 0));
           db.#initializeEmpty();
         } else {
+          const state = readMeta(read.src);
+          db = new Dbm<V, K>(path, fd, lock, pageSize, opts, state);
           w.copyWithin(db.#meta, read.src, pageSize);
           // A short first read ended at the end of the file: its size is known.
-          db.#adoptMeta(read.slotTxids, len < OPEN_READ_BYTES ? len : -1);
+          db.#adoptMeta(state, read.slotTxids, len < OPEN_READ_BYTES ? len : -1);
           db.#primeCache(buf, len);
         }
         db.#setCodec();
       } catch (err) {
-        lock.releasedByClose();
+        lock.close();
         throw err;
       }
-      db.#scheduleRelease();
+      lock.releaseAtTurnEnd();
       return db;
     } catch (err) {
       if (db) db.#dispose();
@@ -327,11 +324,16 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   #setCodec(): void {
-    const fileCodec = codecName(this.#state.codec);
-    if (this.#opts.codec !== undefined && this.#opts.codec !== fileCodec && this.#state.txid > 0) {
-      throw new DbmError(`wasm-session dbm: ${this.path} stores values as '${fileCodec}', not '${this.#opts.codec}'`, this.path);
+    const wanted = this.#opts.codec;
+    if (this.#state.txid === 0) {
+      this.#codec = wanted === 'raw' ? rawCodec : msgpackCodec;
+      return;
     }
-    this.#codec = CODECS[this.#state.txid > 0 ? fileCodec : (this.#opts.codec ?? 'msgpack')];
+    const fileCodec = this.#state.codec === CODEC_ID.raw ? rawCodec : msgpackCodec;
+    if (wanted !== undefined && wanted !== fileCodec.name) {
+      throw new DbmError(`wasm-session dbm: ${this.path} stores values as '${fileCodec.name}', not '${wanted}'`, this.path);
+    }
+    this.#codec = fileCodec;
   }
 
   /** An empty file: write the first meta pair (a read-only handle just sees an empty database). */
@@ -369,10 +371,9 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * Takes the meta page copied to #meta as the current state. `knownSize`
    * is the file's size when a read already told it (a short first read).
    */
-  #adoptMeta(slotTxids: [number, number], knownSize = -1): void {
+  #adoptMeta(state: MetaState, slotTxids: [number, number], knownSize = -1): void {
     const reserved = reservedNotZero(this.#meta);
     if (reserved !== null) throw new DbmCorruptError(this.path, slotTxids[1] > slotTxids[0] ? 1 : 0, reserved);
-    const state = readMeta(this.#meta);
     // Every commit leaves the file at least pageCount pages long (#commit),
     // so a shorter file was truncated, or its meta is damaged in a way the
     // checksum cannot show: nothing sized by pageCount can be trusted.
@@ -396,7 +397,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     const pages = Math.min(Math.floor(len / P), this.#state.pageCount);
     for (let no = 2; no < pages; no++) {
       const ptr = buf + no * P;
-      const type = w.u8(ptr + H.type);
+      const type = pageType(ptr);
       if (PAGE_TYPE_NAME[type] === undefined) continue;
       if (w.pageVerify(ptr, P, no, this.#state.seedLo, this.#state.seedHi, this.#state.txid, type) === 0) this.#pager.prime(no, ptr);
     }
@@ -410,14 +411,15 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     const P = this.pageSize;
     const buf = stagingBuffer();
     const want = Math.min(2 * P, OPEN_READ_BYTES);
-    const len = readFully(this.#io, this.#fd, w.view(buf, want), 0, want, 0);
+    const len = readFully(this.#io, this.#fd, w.memoryBuffer(), buf, want, 0);
     const before = this.#state;
-    const read = chooseMeta(this.path, buf, len, (pos, length, dst) => readFully(this.#io, this.#fd, w.view(dst, length), 0, length, pos));
+    const read = chooseMeta(this.path, buf, len, this.#io, this.#fd);
     if (read.slot < 0) {
       // Truncated to nothing by someone else: an empty database again.
       this.#pager.invalidate();
       if (this.readOnly) {
-        this.#state = { ...emptyMeta(before.codec, before.seedLo, before.seedHi, Date.now()), txid: 0 };
+        this.#state = emptyMeta(before.codec, before.seedLo, before.seedHi, Date.now());
+        this.#state.txid = 0;
       } else {
         this.#initializeEmpty();
       }
@@ -429,32 +431,14 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     if (changed) {
       this.#pager.invalidate();
       w.copyWithin(this.#meta, m, P);
-      this.#adoptMeta(read.slotTxids);
+      this.#adoptMeta(readMeta(this.#meta), read.slotTxids);
     } else {
       this.#slotTxids = read.slotTxids;
     }
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new DbmClosedError(this.path);
-  }
-
-  #scheduleRelease(): void {
-    scheduleTurnEnd(this);
-  }
-
-  /** @internal Called when the event loop turns: drops an operation-scoped lock. */
-  releaseTurnLock(): void {
-    if (this.#holds === 0 && !this.#closed) this.#lock.release();
-  }
-
-  /**
-   * Whether this handle should leave other processes a gap before going on
-   * (see the fairness note in lock.ts): only for an operation-scoped lock,
-   * never inside transaction() or lock().
-   */
-  #owesGap(): boolean {
-    return this.#holds === 0 && this.#lock.overdue;
+    if (this.#lock.closed) throw new DbmClosedError(this.path);
   }
 
   /**
@@ -464,59 +448,45 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * change anyway) and the burst is overdue.
    */
   async #ensureRead(mayCut = false): Promise<void> {
-    this.#checkOpen();
-    if (this.#lock.held !== null && !(mayCut && this.#owesGap())) {
-      if (this.#stale) this.#refreshHeld();
-      return;
-    }
-    if (this.#owesGap()) await this.#lock.yieldToOthers();
-    this.#checkOpen();
-    if (this.#lock.held !== null) return;
-    if (!this.#lock.tryAcquire('shared')) await this.#lock.acquire('shared', this.#lockTimeout);
-    this.#afterLock();
+    let taken = this.#lock.take('shared', this.#lockTimeout, mayCut);
+    if (typeof taken !== 'boolean') taken = await taken;
+    if (taken) this.#afterLock();
+    else if (this.#lock.stale) this.#refreshHeld();
   }
 
   /** Makes sure this handle holds the exclusive lock on a current snapshot; a commit re-reads anyway, so an overdue burst is cut here. */
   async #ensureWrite(): Promise<void> {
     this.#checkOpen();
     if (this.readOnly) throw new DbmReadOnlyError(this.path);
-    if (this.#lock.held === 'exclusive' && !this.#owesGap()) {
-      if (this.#stale) this.#refreshHeld();
-      return;
-    }
-    if (this.#owesGap()) await this.#lock.yieldToOthers();
-    this.#checkOpen();
-    if (this.#lock.held === 'shared') this.#lock.release();
-    if (this.#lock.held === 'exclusive') return;
-    if (!this.#lock.tryAcquire('exclusive')) await this.#lock.acquire('exclusive', this.#lockTimeout);
-    this.#afterLock();
+    let taken = this.#lock.take('exclusive', this.#lockTimeout);
+    if (typeof taken !== 'boolean') taken = await taken;
+    if (taken) this.#afterLock();
+    else if (this.#lock.stale) this.#refreshHeld();
   }
 
+  /** The lock was just taken: re-read the meta pair under it (see #refresh). */
   #afterLock(): void {
-    if (this.#closed) {
-      this.#lock.release();
-      throw new DbmClosedError(this.path);
-    }
+    if (this.#lock.closed) throw new DbmClosedError(this.path);
     try {
       this.#refresh();
-      this.#stale = false;
+      this.#lock.markFresh();
     } catch (err) {
       this.#lock.release();
       throw err;
     }
-    this.#scheduleRelease();
+    this.#lock.releaseAtTurnEnd();
   }
 
   #refreshHeld(): void {
     this.#refresh();
-    this.#stale = false;
+    this.#lock.markFresh();
   }
 
   #stageKey(key: DbmKey): number {
     if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
       throw new TypeError(`wasm-session dbm: keys must be strings or Uint8Arrays, got ${key === null ? 'null' : typeof key}`);
     }
-    const max = w.maxKeyBytes(this.pageSize);
+    const max = this.#snapshot.geometry.maxKey;
     const len = w.stageKey(key, max);
     if (len < 0) throw new RangeError(`wasm-session dbm: key longer than ${max} bytes (the limit for ${this.pageSize}-byte pages)`);
     return len;
@@ -528,8 +498,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
 
   /** The key of the record at `rec`, as a string or a Buffer per keyEncoding. */
   #keyAt(rec: number, keyLen: number): K {
-    const at = rec + w.REC_HEADER;
-    return (this.#opts.keyEncoding === 'utf8' ? w.utf8At(at, keyLen) : w.copyOut(at, keyLen)) as K;
+    const at = recKey(rec);
+    return (this.#opts.keyEncoding === 'utf8' ? w.keyString(at, keyLen) : w.copyOut(at, keyLen)) as K;
   }
 
   /** The codec's in-place decoder (a shared function: no closure per handle). */
@@ -689,12 +659,12 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     const wait = this.#writes.acquire(this.#lockTimeout, () => new LockTimeoutError(this.path, 'exclusive', this.#lockTimeout));
     if (wait) await wait;
     // Leave others their gap now: from here on this write counts as a hold.
-    if (this.#owesGap()) await this.#lock.yieldToOthers().catch(() => {});
+    await this.#lock.leaveGapIfOwed();
     let txn: Txn | undefined;
-    this.#holds++;
+    this.#lock.hold();
     try {
       await this.#ensureWrite();
-      txn = new Txn(this.#pager, this.pageSize, this.#state, this.#meta, this.#freeSets);
+      txn = this.#newTxn();
       const result = await fn(txn);
       this.#finishTxn(txn);
       txn = undefined;
@@ -712,14 +682,12 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * promise hops of the general path.
    */
   #writeOp<R>(fn: (txn: Txn) => R): Promise<R> {
-    if (this.#writes.locked || this.#lock.held !== 'exclusive' || this.#stale || this.#closed || this.readOnly || this.#owesGap()) {
-      return this.#write(fn);
-    }
+    if (this.#writes.locked || !this.#lock.writable || this.readOnly) return this.#write(fn);
     this.#writes.locked = true;
-    this.#holds++;
+    this.#lock.hold();
     let txn: Txn | undefined;
     try {
-      txn = new Txn(this.#pager, this.pageSize, this.#state, this.#meta, this.#freeSets);
+      txn = this.#newTxn();
       const result = fn(txn);
       this.#finishTxn(txn);
       txn = undefined;
@@ -739,14 +707,13 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
 
   #afterWrite(): void {
-    this.#holds--;
+    this.#lock.unhold();
     this.#writes.release();
-    if (this.#holds === 0 && !this.#closed) this.#scheduleRelease();
   }
 
   /** Runs a read now when a current snapshot is held, else after taking the lock. */
   #read<T>(fn: () => T): Promise<T> {
-    if (this.#lock.held !== null && !this.#stale && !this.#closed) {
+    if (this.#lock.readable) {
       try {
         return Promise.resolve(fn());
       } catch (err) {
@@ -777,13 +744,15 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       // Nothing the committed state uses was touched; forget what we read so
       // the next operation starts from the file again.
       this.#pager.invalidate();
-      this.#stale = true;
-      if (result.free && result.free.set !== 0) w.dealloc(result.free.set);
+      this.#lock.markStale();
+      result.free?.pages.dispose();
       throw err;
     }
-    if (result.free) this.#freeSets.adopt(result.meta, result.free.set, result.free.spillPages);
-    else this.#freeSets.retag(this.#state, result.meta);
-    w.copyWithin(this.#meta, result.metaPtr, this.pageSize);
+    if (result.free) this.#freeSets!.adopt(result.meta, result.free.pages, result.free.spillPages);
+    else this.#freeSets!.retag(this.#state, result.meta);
+    // The new meta page becomes the committed one; the old one is the next work page.
+    this.#work = this.#meta;
+    this.#snapshot.metaPtr = result.metaPtr;
     this.#state = result.meta;
     this.#slotTxids = [result.meta.txid, result.meta.txid];
     txn.committed();
@@ -814,7 +783,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     }
 
     #live(): Txn {
-      if (this.#db.#closed) throw new DbmClosedError(this.#db.path);
+      if (this.#db.#lock.closed) throw new DbmClosedError(this.#db.path);
       if (this.txn === null)
         throw new DbmError(`wasm-session dbm: this transaction on ${this.#db.path} has ended; use tx only inside its callback`, this.#db.path);
       return this.txn;
@@ -868,8 +837,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   /** Every record of `tree`, converted by `convert`, in hash order. */
   #collect<T>(tree: Tree, convert: RecordConverter<T>): T[] {
     const out: T[] = [];
-    const visit = (rec: number, keyLen: number): void => {
-      out.push(convert(tree, rec, keyLen));
+    const visit = (rec: number, keyLen: number, flags: number, valueLen: number): void => {
+      out.push(convert(tree, rec, keyLen, flags, valueLen));
     };
     for (let from = 0; from >= 0; ) from = tree.batch(from, visit);
     return out;
@@ -880,11 +849,11 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   }
   get #valueOf(): RecordConverter<V> {
     const decode = this.#decode;
-    return (tree, rec) => tree.withValue(rec, decode);
+    return (tree, rec, keyLen, flags, valueLen) => tree.valueOf(rec, keyLen, flags, valueLen, decode);
   }
   get #entryOf(): RecordConverter<[K, V]> {
     const decode = this.#decode;
-    return (tree, rec, keyLen) => [this.#keyAt(rec, keyLen), tree.withValue(rec, decode)];
+    return (tree, rec, keyLen, flags, valueLen) => [this.#keyAt(rec, keyLen), tree.valueOf(rec, keyLen, flags, valueLen, decode)];
   }
 
   /**
@@ -924,8 +893,8 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
         buffered = [];
         at = 0;
         const tree = this.#snapshot;
-        from = tree.batch(from, (rec, keyLen) => {
-          buffered.push(convert(tree, rec, keyLen));
+        from = tree.batch(from, (rec, keyLen, flags, valueLen) => {
+          buffered.push(convert(tree, rec, keyLen, flags, valueLen));
         });
       }
       // at < buffered.length: an element (which T itself may allow to be undefined).
@@ -948,7 +917,16 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
    * database (a session) whole. For large files prefer entries().
    */
   getAll(): Promise<Map<K, V>> {
-    return this.#read(() => new Map(this.#collect(this.#snapshot, this.#entryOf)));
+    return this.#read(() => {
+      const map = new Map<K, V>();
+      const tree = this.#snapshot;
+      const decode = this.#decode;
+      const visit = (rec: number, keyLen: number, flags: number, valueLen: number): void => {
+        map.set(this.#keyAt(rec, keyLen), tree.valueOf(rec, keyLen, flags, valueLen, decode));
+      };
+      for (let from = 0; from >= 0; ) from = tree.batch(from, visit);
+      return map;
+    });
   }
 
   /** Every entry with its stored bytes (no decoding), read under one lock. */
@@ -970,10 +948,10 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
     const recs: number[] = [];
     let lo = Infinity;
     let hi = 0;
-    const visit = (rec: number): void => {
+    const visit = (rec: number, keyLen: number, flags: number, valueLen: number): void => {
       recs.push(rec);
       if (rec < lo) lo = rec;
-      const end = rec + w.recSize(rec, 0);
+      const end = rec + recSize(keyLen, flags, valueLen);
       if (end > hi) hi = end;
     };
     const utf8Keys = this.#opts.keyEncoding === 'utf8';
@@ -988,7 +966,7 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
       for (const rec of recs) {
         const at = rec - lo + w.REC_HEADER;
         const keyLen = block.readUInt16LE(rec - lo + 4);
-        const key = (utf8Keys ? block.toString('utf8', at, at + keyLen) : Buffer.from(block.subarray(at, at + keyLen))) as K;
+        const key = (utf8Keys ? w.keyString(recKey(rec), keyLen) : Buffer.from(block.subarray(at, at + keyLen))) as K;
         if ((block.readUInt8(rec - lo + 6) & REC_OVERFLOW) !== 0) {
           emit(key, tree.withValue(rec, Dbm.#copy));
         } else {
@@ -1005,26 +983,23 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
   async lock(): Promise<void> {
     this.#checkOpen();
     if (this.readOnly) throw new DbmReadOnlyError(this.path);
-    if (this.#userLocked) return;
-    this.#holds++;
+    if (this.#lock.userLocked) return;
+    this.#lock.hold();
     try {
       await this.#ensureWrite();
     } catch (err) {
-      this.#holds--;
+      this.#lock.unhold();
       throw err;
     }
-    this.#userLocked = true;
+    this.#lock.holdForUser();
   }
 
   async unlock(): Promise<void> {
-    if (!this.#userLocked) return;
-    this.#userLocked = false;
-    this.#holds--;
-    if (this.#holds === 0 && !this.#closed) this.#lock.release();
+    this.#lock.unlockUser();
   }
 
   get locked(): boolean {
-    return this.#userLocked;
+    return this.#lock.userLocked;
   }
 
   /** Facts about the file, from a current snapshot. */
@@ -1069,22 +1044,22 @@ export class Dbm<V = unknown, K extends DbmKey = string> {
 
   /** Closes the file (releasing any lock). Later calls reject with DbmClosedError. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    releaseAtTurnEnd.delete(this);
-    this.#lock.releasedByClose();
+    if (this.#lock.closed) return;
+    this.#lock.close();
     this.#dispose();
     this.#io.close(this.#fd);
   }
 
   #dispose(): void {
-    this.#freeSets.drop();
+    this.#freeSets?.drop();
     this.#pager.close();
-    if (this.#meta) w.dealloc(this.#meta);
-    this.#meta = 0;
+    if (this.#meta !== 0) givePageBuffer(this.#meta, metaBufferBytes(this.pageSize));
+    if (this.#work !== 0) givePageBuffer(this.#work, metaBufferBytes(this.pageSize));
+    this.#snapshot.metaPtr = 0;
+    this.#work = 0;
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.#lock.closed;
   }
 }

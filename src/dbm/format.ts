@@ -1,6 +1,9 @@
 // Constants of the on-disk format shared by the TypeScript side. The byte
 // layouts live beside their code in assembly/page.ts, meta.ts, records.ts and
-// freelist.ts, and in FORMAT.md; this file only names them for TypeScript.
+// freelist.ts, and in FORMAT.md; this file only names them for TypeScript
+// (test/dbm-format.test.js checks every offset here against the wasm's
+// exported constants and FORMAT.md's tables). Reading and writing fields
+// goes through the accessors in layout.ts.
 
 export const PAGE_TYPE = { bucket: 1, dir: 2, overflow: 3, freelist: 4 } as const;
 export type PageTypeName = keyof typeof PAGE_TYPE;
@@ -25,6 +28,9 @@ export function codecName(id: number): CodecName {
 export const MIN_PAGE_SIZE = 512;
 export const MAX_PAGE_SIZE = 65536;
 export const DEFAULT_PAGE_SIZE = 4096;
+
+// Record field offsets (assembly/records.ts); the key follows the 12-byte header.
+export const R = { hash: 0, keyLen: 4, flags: 6, valueLen: 8 } as const;
 
 // Data page header field offsets (assembly/page.ts).
 export const H = { checksum: 0, pageNo: 4, txid: 8, type: 16, aux: 17, count: 20, next: 24, used: 28 } as const;

@@ -76,6 +76,15 @@ export class FileLock {
     this.#now = now;
   }
 
+  /** The descriptor was closed (releasedByClose). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+
   /**
    * Identity of the file for waking waiters in this process: its absolute
    * path, computed only when someone waits (handles reaching one file
@@ -179,5 +188,190 @@ export class FileLock {
     // The close itself happens after this call, so wake on the next tick.
     const key = this.#key;
     queueMicrotask(() => wakeWaiters(key));
+  }
+}
+
+/**
+ * Handles whose operation-scoped lock is released when the event loop turns.
+ * One setImmediate serves them all, and a handle closed within the turn
+ * simply leaves the set (a pending immediate per handle would keep every
+ * closed handle alive until the loop turns).
+ */
+const releaseAtTurnEnd = new Set<HandleLock>();
+let turnEndScheduled = false;
+
+function releaseTurnLocks(): void {
+  turnEndScheduled = false;
+  const handles = [...releaseAtTurnEnd];
+  releaseAtTurnEnd.clear();
+  for (const h of handles) h.endTurn();
+}
+
+/** What a dbm handle holds: see HandleLock. */
+export type HandleLockState = 'unlocked' | 'shared' | 'exclusive' | 'held' | 'closed';
+
+/**
+ * The lock state of one dbm handle, one small state machine over its
+ * FileLock:
+ *
+ *   unlocked ──take()──▶ shared | exclusive ──hold()──▶ held ──last unhold()──▶ exclusive
+ *       ▲                    │ the event loop turns        (transaction(), lock(),
+ *       └────────────────────┘ (endTurn)                    a running write)
+ *   any state ──close()──▶ closed
+ *
+ * shared and exclusive are operation-scoped: a lock an operation took is
+ * kept until the event loop turns, so one request's burst pays for one lock
+ * and one meta read. held means explicit holders (running write
+ * transactions, lock()) keep the exclusive lock whatever the turn. Beside
+ * the state, `stale` says the snapshot read under the lock no longer
+ * matches the file (a commit failed part-way): the next operation re-reads
+ * it although the lock is held.
+ */
+export class HandleLock {
+  readonly file: FileLock;
+  /** Explicit holders: running write transactions, and lock(). */
+  #holds = 0;
+  #user = false;
+  #stale = false;
+
+  constructor(fd: number, path: string) {
+    this.file = new FileLock(fd, path);
+  }
+
+  get state(): HandleLockState {
+    if (this.file.closed) return 'closed';
+    if (this.#holds > 0) return 'held';
+    return this.file.held ?? 'unlocked';
+  }
+
+  get closed(): boolean {
+    return this.file.closed;
+  }
+
+  /** A lock is held and the snapshot read under it is current: reads can run now. */
+  get readable(): boolean {
+    return this.file.held !== null && !this.#stale && !this.file.closed;
+  }
+
+  /** The exclusive lock is held on a current snapshot and no gap is owed: a write can run now. */
+  get writable(): boolean {
+    return this.file.held === 'exclusive' && !this.#stale && !this.file.closed && !this.owesGap;
+  }
+
+  /**
+   * This handle should leave other processes a gap before going on (see
+   * the fairness note above): only for an operation-scoped lock, never
+   * while held.
+   */
+  get owesGap(): boolean {
+    return this.#holds === 0 && this.file.overdue;
+  }
+
+  get stale(): boolean {
+    return this.#stale;
+  }
+
+  /** The snapshot no longer matches the file (a failed commit): re-read it before the next operation. */
+  markStale(): void {
+    this.#stale = true;
+  }
+
+  /** The snapshot was just re-read under the lock. */
+  markFresh(): void {
+    this.#stale = false;
+  }
+
+  /** Whether lock() holds the lock. */
+  get userLocked(): boolean {
+    return this.#user;
+  }
+
+  /**
+   * Makes sure a lock of at least `mode` is held (an overdue burst first
+   * leaves its gap: for writes always, for reads only when `mayCut`, between
+   * iterator steps). True when the lock was taken now, so the snapshot must
+   * be re-read; false when a suitable lock was already held. Synchronous
+   * unless it has to wait (then a promise of the same).
+   */
+  take(mode: LockMode, timeout: number, mayCut = false): boolean | Promise<boolean> {
+    this.#checkOpen();
+    const file = this.file;
+    const enough = mode === 'shared' ? file.held !== null : file.held === 'exclusive';
+    const cut = (mode === 'exclusive' || mayCut) && this.owesGap;
+    if (enough && !cut) return false;
+    if (!this.owesGap) {
+      // flock cannot upgrade atomically: release, then re-read what we read.
+      if (mode === 'exclusive' && file.held === 'shared') file.release();
+      if (file.tryAcquire(mode)) return true;
+    }
+    return this.#takeWaiting(mode, timeout);
+  }
+
+  async #takeWaiting(mode: LockMode, timeout: number): Promise<boolean> {
+    const file = this.file;
+    if (this.owesGap) await file.yieldToOthers();
+    this.#checkOpen();
+    if (mode === 'shared' && file.held !== null) return false;
+    if (mode === 'exclusive' && file.held === 'shared') file.release();
+    if (file.held === 'exclusive') return false;
+    if (!file.tryAcquire(mode)) await file.acquire(mode, timeout);
+    return true;
+  }
+
+  /** Leaves the gap an overdue burst owes (before a write counts as a hold). */
+  async leaveGapIfOwed(): Promise<void> {
+    if (this.owesGap) await this.file.yieldToOthers().catch(() => {});
+  }
+
+  /** An explicit holder begins (a write transaction). */
+  hold(): void {
+    this.#holds++;
+  }
+
+  /** An explicit holder ends; the lock becomes operation-scoped again (released when the turn ends). */
+  unhold(): void {
+    this.#holds--;
+    if (this.#holds === 0 && !this.file.closed) this.releaseAtTurnEnd();
+  }
+
+  /** lock(): hold the exclusive lock until unlockUser(). The caller has taken it. */
+  holdForUser(): void {
+    this.#user = true;
+  }
+
+  /** unlock(): the user's hold ends, and with the last holder the lock itself. */
+  unlockUser(): void {
+    if (!this.#user) return;
+    this.#user = false;
+    this.#holds--;
+    if (this.#holds === 0 && !this.file.closed) this.file.release();
+  }
+
+  /** Releases the lock when the event loop turns, unless a holder keeps it. */
+  releaseAtTurnEnd(): void {
+    releaseAtTurnEnd.add(this);
+    if (turnEndScheduled) return;
+    turnEndScheduled = true;
+    setImmediate(releaseTurnLocks);
+  }
+
+  /** The event loop turned: an operation-scoped lock goes. */
+  endTurn(): void {
+    if (this.#holds === 0 && !this.file.closed) this.file.release();
+  }
+
+  /** Releases the lock now (a failed re-read after taking it). */
+  release(): void {
+    this.file.release();
+  }
+
+  /** The descriptor is about to be closed, which drops the lock. */
+  close(): void {
+    releaseAtTurnEnd.delete(this);
+    this.file.releasedByClose();
+  }
+
+  #checkOpen(): void {
+    if (this.file.closed) throw new DbmClosedError(this.file.path);
   }
 }

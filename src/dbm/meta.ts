@@ -4,48 +4,76 @@
 import * as w from '../wasm.js';
 import { M, META_MAGIC, FORMAT_VERSION, MODE_INLINE, META_RESERVED } from './format.js';
 
-export interface MetaState {
-  txid: number;
-  pageCount: number;
-  mode: number;
-  depth: number;
-  levels: number;
-  codec: number;
-  keyCount: number;
-  seedLo: number;
-  seedHi: number;
-  freelistPage: number;
-  freeBytes: number;
-  freeCount: number;
-  mainUsed: number;
-  mainCount: number;
-  created: number;
-  accessed: number;
-  user2: number;
-  user3: number;
+/**
+ * The fields of a meta page (FORMAT.md, "Meta page") as numbers. A class,
+ * so that every state has one shape (property reads on it stay
+ * monomorphic) and copy() is a plain field copy, not an object spread.
+ */
+export class MetaState {
+  txid = 0;
+  pageCount = 2;
+  mode = MODE_INLINE;
+  depth = 0;
+  levels = 0;
+  codec = 0;
+  keyCount = 0;
+  seedLo = 0;
+  seedHi = 0;
+  freelistPage = 0;
+  freeBytes = 0;
+  freeCount = 0;
+  mainUsed = 0;
+  mainCount = 0;
+  created = 0;
+  accessed = 0;
+  user2 = 0;
+  user3 = 0;
+
+  copy(): MetaState {
+    const m = new MetaState();
+    m.txid = this.txid;
+    m.pageCount = this.pageCount;
+    m.mode = this.mode;
+    m.depth = this.depth;
+    m.levels = this.levels;
+    m.codec = this.codec;
+    m.keyCount = this.keyCount;
+    m.seedLo = this.seedLo;
+    m.seedHi = this.seedHi;
+    m.freelistPage = this.freelistPage;
+    m.freeBytes = this.freeBytes;
+    m.freeCount = this.freeCount;
+    m.mainUsed = this.mainUsed;
+    m.mainCount = this.mainCount;
+    m.created = this.created;
+    m.accessed = this.accessed;
+    m.user2 = this.user2;
+    m.user3 = this.user3;
+    return m;
+  }
 }
 
 export function readMeta(ptr: number): MetaState {
-  return {
-    txid: w.u64(ptr + M.txid),
-    pageCount: w.u32(ptr + M.pageCount),
-    mode: w.u8(ptr + M.mode),
-    depth: w.u8(ptr + M.depth),
-    levels: w.u8(ptr + M.levels),
-    codec: w.u8(ptr + M.codec),
-    keyCount: w.u64(ptr + M.keyCount),
-    seedLo: w.u32(ptr + M.seedLo),
-    seedHi: w.u32(ptr + M.seedHi),
-    freelistPage: w.u32(ptr + M.freelistPage),
-    freeBytes: w.u32(ptr + M.freeBytes),
-    freeCount: w.u32(ptr + M.freeCount),
-    mainUsed: w.u32(ptr + M.mainUsed),
-    mainCount: w.u32(ptr + M.mainCount),
-    created: w.f64(ptr + M.created),
-    accessed: w.f64(ptr + M.accessed),
-    user2: w.f64(ptr + M.user2),
-    user3: w.f64(ptr + M.user3),
-  };
+  const m = new MetaState();
+  m.txid = w.u64(ptr + M.txid);
+  m.pageCount = w.u32(ptr + M.pageCount);
+  m.mode = w.u8(ptr + M.mode);
+  m.depth = w.u8(ptr + M.depth);
+  m.levels = w.u8(ptr + M.levels);
+  m.codec = w.u8(ptr + M.codec);
+  m.keyCount = w.u64(ptr + M.keyCount);
+  m.seedLo = w.u32(ptr + M.seedLo);
+  m.seedHi = w.u32(ptr + M.seedHi);
+  m.freelistPage = w.u32(ptr + M.freelistPage);
+  m.freeBytes = w.u32(ptr + M.freeBytes);
+  m.freeCount = w.u32(ptr + M.freeCount);
+  m.mainUsed = w.u32(ptr + M.mainUsed);
+  m.mainCount = w.u32(ptr + M.mainCount);
+  m.created = w.f64(ptr + M.created);
+  m.accessed = w.f64(ptr + M.accessed);
+  m.user2 = w.f64(ptr + M.user2);
+  m.user3 = w.f64(ptr + M.user3);
+  return m;
 }
 
 /**
@@ -91,27 +119,16 @@ export function writeMetaFields(ptr: number, pageSize: number, s: MetaState): vo
   w.setU32(ptr + M.freeCount, s.freeCount);
 }
 
+/** The state of a new, empty file (txid 1: its first commit). */
 export function emptyMeta(codec: number, seedLo: number, seedHi: number, now: number): MetaState {
-  return {
-    txid: 1,
-    pageCount: 2,
-    mode: MODE_INLINE,
-    depth: 0,
-    levels: 0,
-    codec,
-    keyCount: 0,
-    seedLo,
-    seedHi,
-    freelistPage: 0,
-    freeBytes: 0,
-    freeCount: 0,
-    mainUsed: 0,
-    mainCount: 0,
-    created: now,
-    accessed: now,
-    user2: 0,
-    user3: 0,
-  };
+  const m = new MetaState();
+  m.txid = 1;
+  m.codec = codec;
+  m.seedLo = seedLo;
+  m.seedHi = seedHi;
+  m.created = now;
+  m.accessed = now;
+  return m;
 }
 
 /**
@@ -123,11 +140,28 @@ export function emptyMeta(codec: number, seedLo: number, seedHi: number, now: nu
 export class DirGeometry {
   readonly perPage: number;
   readonly topCapacity: number;
+  /** Largest key and largest record kept whole, for this page size (assembly/page.ts). */
+  readonly maxKey: number;
+  readonly maxInlineRecord: number;
+
+  static #bySize = new Map<number, DirGeometry>();
+
+  /** The (immutable, shared) geometry of a page size. */
+  static of(pageSize: number): DirGeometry {
+    let g = DirGeometry.#bySize.get(pageSize);
+    if (g === undefined) {
+      g = new DirGeometry(pageSize);
+      DirGeometry.#bySize.set(pageSize, g);
+    }
+    return g;
+  }
 
   constructor(readonly pageSize: number) {
     this.perPage = (pageSize - w.PAGE_HEADER) / 4;
     // Half of the meta payload; the rest is for the inline free list.
     this.topCapacity = Math.floor((pageSize - w.META_HEADER) / 8);
+    this.maxKey = w.maxKeyBytes(pageSize);
+    this.maxInlineRecord = w.maxInlineRecord(pageSize);
   }
 
   /** Levels and top-level entry count for a directory of 2^depth entries. */

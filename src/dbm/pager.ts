@@ -9,7 +9,8 @@
 import * as w from '../wasm.js';
 import { DbmCorruptError } from '../errors.js';
 import { type FileIO, readFully, writeFully } from './io.js';
-import { H, M, META_MAGIC, MIN_PAGE_SIZE, MAX_PAGE_SIZE, VERIFY_REASON, PAGE_TYPE_NAME } from './format.js';
+import { M, META_MAGIC, MIN_PAGE_SIZE, MAX_PAGE_SIZE, VERIFY_REASON, PAGE_TYPE_NAME } from './format.js';
+import { pageType } from './layout.js';
 
 /** Largest positioned write (see writePages). */
 const MAX_WRITE_BYTES = 65536;
@@ -22,10 +23,122 @@ export interface PageWrite {
   ptr: number;
 }
 
-interface CacheEntry {
-  ptr: number;
-  /** Second-chance bit: set on a hit, cleared by the eviction sweep. */
-  hot: boolean;
+/**
+ * The page cache's index: page number -> address of the cached copy, by
+ * open addressing with linear probing in typed arrays (a Map's hashing and
+ * entry objects cost more than the rest of a cached page lookup), with a
+ * second-chance bit per entry and a clock hand for eviction. Page numbers
+ * are >= 2, so 0 marks an empty slot. Grows as it fills (a small file's
+ * table stays tiny).
+ */
+export class PageTable {
+  #keys = new Uint32Array(16);
+  #ptrs = new Uint32Array(16);
+  /** Second-chance bits: set on a hit, cleared by the eviction sweep. */
+  #hot = new Uint8Array(16);
+  #shift = 28;
+  #hand = 0;
+  size = 0;
+
+  #home(no: number): number {
+    return Math.imul(no, 0x9e3779b1) >>> this.#shift;
+  }
+
+  /** Address cached for page `no` (marked as used), or 0. */
+  get(no: number): number {
+    const keys = this.#keys;
+    const mask = keys.length - 1;
+    for (let i = this.#home(no); ; i = (i + 1) & mask) {
+      const k = keys[i]!;
+      if (k === no) {
+        this.#hot[i] = 1;
+        return this.#ptrs[i]!;
+      }
+      if (k === 0) return 0;
+    }
+  }
+
+  /** Caches `ptr` for page `no` (not marked as used); returns the address it replaced, or 0. */
+  set(no: number, ptr: number): number {
+    if (2 * (this.size + 1) > this.#keys.length) this.#grow();
+    const keys = this.#keys;
+    const mask = keys.length - 1;
+    for (let i = this.#home(no); ; i = (i + 1) & mask) {
+      const k = keys[i]!;
+      if (k === no || k === 0) {
+        const old = k === no ? this.#ptrs[i]! : 0;
+        if (k === 0) this.size++;
+        keys[i] = no;
+        this.#ptrs[i] = ptr;
+        this.#hot[i] = 0;
+        return old;
+      }
+    }
+  }
+
+  /** Removes a page that was not used since the sweep last passed it; returns its address. Not empty. */
+  evict(): number {
+    const keys = this.#keys;
+    const mask = keys.length - 1;
+    for (let i = this.#hand; ; i = (i + 1) & mask) {
+      if (keys[i] === 0) continue;
+      if (this.#hot[i] === 1) {
+        this.#hot[i] = 0;
+        continue;
+      }
+      const ptr = this.#ptrs[i]!;
+      this.#removeAt(i);
+      this.#hand = i;
+      return ptr;
+    }
+  }
+
+  /** Calls `fn` with every cached address, then empties the table. */
+  drain(fn: (ptr: number) => void): void {
+    const keys = this.#keys;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) fn(this.#ptrs[i]!);
+    keys.fill(0);
+    this.size = 0;
+  }
+
+  /** Empties slot i, moving later entries of its probe run back so none becomes unreachable. */
+  #removeAt(i: number): void {
+    const keys = this.#keys;
+    const ptrs = this.#ptrs;
+    const hot = this.#hot;
+    const mask = keys.length - 1;
+    let hole = i;
+    for (let j = (i + 1) & mask; keys[j] !== 0; j = (j + 1) & mask) {
+      const home = this.#home(keys[j]!);
+      // Entry j may fill the hole if its home is not in (hole, j] (cyclically).
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        keys[hole] = keys[j]!;
+        ptrs[hole] = ptrs[j]!;
+        hot[hole] = hot[j]!;
+        hole = j;
+      }
+    }
+    keys[hole] = 0;
+    this.size--;
+  }
+
+  #grow(): void {
+    const keys = this.#keys;
+    const ptrs = this.#ptrs;
+    const hot = this.#hot;
+    const n = keys.length * 2;
+    this.#keys = new Uint32Array(n);
+    this.#ptrs = new Uint32Array(n);
+    this.#hot = new Uint8Array(n);
+    this.#shift--;
+    this.#hand = 0;
+    this.size = 0;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] === 0) continue;
+      this.set(keys[i]!, ptrs[i]!);
+      if (hot[i] === 1) this.get(keys[i]!);
+    }
+  }
 }
 
 /** The result of reading the two meta slots. */
@@ -40,7 +153,8 @@ export interface MetaRead {
 }
 
 export class Pager {
-  readonly #cache = new Map<number, CacheEntry>();
+  /** Created on first use: a small file in inline mode never caches a page. */
+  #cache: PageTable | null = null;
   readonly #spare: number[] = [];
   readonly #capacity: number;
   seedLo = 0;
@@ -65,6 +179,11 @@ export class Pager {
     return new DbmCorruptError(this.path, page, reason);
   }
 
+  get #table(): PageTable {
+    this.#cache ??= new PageTable();
+    return this.#cache;
+  }
+
   /** A slot for one page: a spare one, or newly allocated. */
   slot(): number {
     return this.#spare.pop() ?? w.alloc(this.pageSize);
@@ -81,15 +200,15 @@ export class Pager {
    */
   getPage(no: number, type: number, maxTxid: number, pageCount: number): number {
     if (!(no >= 2 && no < pageCount)) throw this.corrupt(no, `pointer to page ${no} is outside the file's ${pageCount} pages`);
-    const hit = this.#cache.get(no);
-    if (hit !== undefined) {
-      hit.hot = true;
-      if (w.u8(hit.ptr + H.type) !== type) {
-        throw this.corrupt(no, `expected a ${PAGE_TYPE_NAME[type]} page, found ${PAGE_TYPE_NAME[w.u8(hit.ptr + H.type)] ?? 'unknown type'}`);
+    const table = this.#table;
+    const hit = table.get(no);
+    if (hit !== 0) {
+      if (pageType(hit) !== type) {
+        throw this.corrupt(no, `expected a ${PAGE_TYPE_NAME[type]} page, found ${PAGE_TYPE_NAME[pageType(hit)] ?? 'unknown type'}`);
       }
-      return hit.ptr;
+      return hit;
     }
-    const ptr = this.#cache.size >= this.#capacity ? this.#evictOne() : this.slot();
+    const ptr = table.size >= this.#capacity ? table.evict() : this.slot();
     try {
       this.readInto(ptr, no, 1);
       const rc = w.pageVerify(ptr, this.pageSize, no, this.seedLo, this.seedHi, maxTxid, type);
@@ -98,14 +217,14 @@ export class Pager {
       this.#spare.push(ptr);
       throw err;
     }
-    this.#cache.set(no, { ptr, hot: false });
+    table.set(no, ptr);
     return ptr;
   }
 
   /** Reads `count` pages starting at `no` into memory at `ptr`; corrupt if the file is short. */
   readInto(ptr: number, no: number, count: number): void {
     const len = count * this.pageSize;
-    const n = readFully(this.#io, this.#fd, w.view(ptr, len), 0, len, no * this.pageSize);
+    const n = readFully(this.#io, this.#fd, w.memoryBuffer(), ptr, len, no * this.pageSize);
     if (n < len) {
       throw this.corrupt(no + Math.floor(n / this.pageSize), 'page is past the end of the file (truncated?)');
     }
@@ -134,24 +253,12 @@ export class Pager {
     return ptr;
   }
 
-  #evictOne(): number {
-    // Second chance: hot entries move to the back once, cold ones go.
-    for (;;) {
-      const first = this.#cache.entries().next();
-      const [no, entry] = first.value as [number, CacheEntry];
-      this.#cache.delete(no);
-      if (!entry.hot) return entry.ptr;
-      entry.hot = false;
-      this.#cache.set(no, entry);
-    }
-  }
-
   /** Puts a page the caller owns into the cache (a page just committed). */
   adopt(no: number, ptr: number): void {
-    const old = this.#cache.get(no);
-    if (old !== undefined) this.#spare.push(old.ptr);
-    this.#cache.set(no, { ptr, hot: false });
-    while (this.#cache.size > this.#capacity) this.#spare.push(this.#evictOne());
+    const table = this.#table;
+    const old = table.set(no, ptr);
+    if (old !== 0) this.#spare.push(old);
+    while (table.size > this.#capacity) this.#spare.push(table.evict());
   }
 
   /** Copies page `no` from a buffer of consecutive pages read at open into the cache. */
@@ -163,8 +270,7 @@ export class Pager {
 
   /** Forgets every cached page: another process committed, pages may have been reused. */
   invalidate(): void {
-    for (const entry of this.#cache.values()) this.#spare.push(entry.ptr);
-    this.#cache.clear();
+    this.#cache?.drain((ptr) => this.#spare.push(ptr));
   }
 
   /**
@@ -198,22 +304,24 @@ export class Pager {
    * Writes the sealed meta page at `ptr` to both slots, the slot with the
    * older txid first, so a crash at any point leaves one valid slot with
    * either the previous or the new state. With `sync`, the first slot is on
-   * disk before the second is touched.
+   * disk before the second is touched. `ptr` has room for two pages (see
+   * metaBufferBytes): without sync, the page is copied after itself and the
+   * pair goes out in one write of one buffer.
    */
   writeMetaPair(ptr: number, slotTxids: [number, number], sync: boolean): void {
     const P = this.pageSize;
-    const page = w.view(ptr, P);
     if (slotTxids[1] < slotTxids[0]) {
-      writeFully(this.#io, this.#fd, [page], P);
+      writeFully(this.#io, this.#fd, [w.view(ptr, P)], P);
       if (sync) this.#io.fdatasync(this.#fd);
       writeFully(this.#io, this.#fd, [w.view(ptr, P)], 0);
     } else if (sync) {
-      writeFully(this.#io, this.#fd, [page], 0);
+      writeFully(this.#io, this.#fd, [w.view(ptr, P)], 0);
       this.#io.fdatasync(this.#fd);
       writeFully(this.#io, this.#fd, [w.view(ptr, P)], P);
     } else {
       // Slot 0 then slot 1 in one call: a kill part-way leaves a prefix.
-      writeFully(this.#io, this.#fd, [page, page], 0);
+      w.copyWithin(ptr + P, ptr, P);
+      writeFully(this.#io, this.#fd, [w.view(ptr, 2 * P)], 0);
     }
   }
 
@@ -234,6 +342,34 @@ export class Pager {
   }
 }
 
+/**
+ * Page-sized buffers of closed handles, kept for the next ones: a session
+ * cycle opens a handle, uses one or two meta-page buffers, and closes it.
+ */
+const pagePool = new Map<number, number[]>();
+const POOL_PER_SIZE = 64;
+
+/** Bytes of a buffer for a meta page: the page, and room for its copy (writeMetaPair). */
+export function metaBufferBytes(pageSize: number): number {
+  return 2 * pageSize;
+}
+
+/** A buffer of `size` bytes from the pool, or newly allocated (contents undefined). */
+export function takePageBuffer(size: number): number {
+  return pagePool.get(size)?.pop() ?? w.alloc(size);
+}
+
+/** Gives a buffer from takePageBuffer() back. */
+export function givePageBuffer(ptr: number, size: number): void {
+  let pool = pagePool.get(size);
+  if (pool === undefined) {
+    pool = [];
+    pagePool.set(size, pool);
+  }
+  if (pool.length < POOL_PER_SIZE) pool.push(ptr);
+  else w.dealloc(ptr);
+}
+
 /** Room for a meta slot that lies beyond the first read (page sizes over 32 KiB). */
 let farSlot = 0;
 
@@ -242,45 +378,38 @@ let farSlot = 0;
  * page size comes from slot 0 when it is valid; otherwise slot 1 is looked
  * for at every possible page size. Returns the choice (`src` is the chosen
  * page's address, valid until the next call), or throws DbmCorruptError.
- * `readMore(position, length, dst)` reads slot 1 when it lies beyond `len`.
+ * Slot 1 is read from `fd` when it lies beyond `len` (page sizes over 32 KiB).
  */
-export function chooseMeta(path: string, buf: number, len: number, readMore: (position: number, length: number, dst: number) => number): MetaRead {
-  const valid = (ptr: number, pageSize: number): boolean => w.metaVerify(ptr, pageSize) === 0;
-
-  let pageSize = -1;
+export function chooseMeta(path: string, buf: number, len: number, io: FileIO, fd: number): MetaRead {
   const slotTxids: [number, number] = [-1, -1];
   const shift0 = len >= 16 && w.u32(buf + M.magic) === META_MAGIC ? w.u8(buf + M.shift) : 0;
-  if (shift0 >= 9 && shift0 <= 16 && len >= 1 << shift0 && valid(buf, 1 << shift0)) {
-    pageSize = 1 << shift0;
+  if (shift0 >= 9 && shift0 <= 16 && len >= 1 << shift0 && w.metaVerify(buf, 1 << shift0) === 0) {
+    const P = 1 << shift0;
     slotTxids[0] = w.u64(buf + M.txid);
+    // At rest both slots are identical: equal bytes need no second checksum.
+    const slot1 = findSlot1(buf, len, P, io, fd, true);
+    if (slot1 >= 0) slotTxids[1] = w.u64(slot1 + M.txid);
+    const slot = slotTxids[1] > slotTxids[0] ? 1 : 0;
+    return { slot, slotTxids, pageSize: P, src: slot === 0 ? buf : slot1 };
   }
-  let slot1 = -1;
-  for (const P of pageSize > 0 ? [pageSize] : candidateSizes()) {
-    if (len >= 2 * P) {
-      // At rest both slots are identical: equal bytes need no second checksum.
-      if ((slotTxids[0] >= 0 && w.sameBytes(buf, buf + P, P)) || valid(buf + P, P)) slot1 = buf + P;
-    } else {
-      if (farSlot === 0) farSlot = w.alloc(MAX_PAGE_SIZE);
-      if (readMore(P, P, farSlot) === P && valid(farSlot, P)) slot1 = farSlot;
-    }
+  for (let P = MIN_PAGE_SIZE; P <= MAX_PAGE_SIZE; P *= 2) {
+    const slot1 = findSlot1(buf, len, P, io, fd, false);
     if (slot1 >= 0) {
-      pageSize = P;
       slotTxids[1] = w.u64(slot1 + M.txid);
-      break;
+      return { slot: 1, slotTxids, pageSize: P, src: slot1 };
     }
   }
-  if (pageSize < 0) {
-    if (len === 0) return { slot: -1, slotTxids, pageSize: -1, src: 0 };
-    throw new DbmCorruptError(path, 0, len < 16 ? 'file too short to be a dbm file' : 'no valid meta page (not a dbm file, or both meta slots damaged)');
-  }
-  const slot = slotTxids[1] > slotTxids[0] ? 1 : 0;
-  return { slot, slotTxids, pageSize, src: slot === 0 ? buf : slot1 };
+  if (len === 0) return { slot: -1, slotTxids, pageSize: -1, src: 0 };
+  throw new DbmCorruptError(path, 0, len < 16 ? 'file too short to be a dbm file' : 'no valid meta page (not a dbm file, or both meta slots damaged)');
 }
 
-function candidateSizes(): number[] {
-  const sizes: number[] = [];
-  for (let P = MIN_PAGE_SIZE; P <= MAX_PAGE_SIZE; P *= 2) sizes.push(P);
-  return sizes;
+/** Address of a valid slot 1 for page size P (from the first read, or read now), or -1. */
+function findSlot1(buf: number, len: number, P: number, io: FileIO, fd: number, slot0Valid: boolean): number {
+  if (len >= 2 * P) {
+    return (slot0Valid && w.sameBytes(buf, buf + P, P)) || w.metaVerify(buf + P, P) === 0 ? buf + P : -1;
+  }
+  if (farSlot === 0) farSlot = w.alloc(MAX_PAGE_SIZE);
+  return readFully(io, fd, w.memoryBuffer(), farSlot, P, P) === P && w.metaVerify(farSlot, P) === 0 ? farSlot : -1;
 }
 
 export { OPEN_READ_BYTES };

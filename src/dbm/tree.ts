@@ -6,8 +6,9 @@
 import * as w from '../wasm.js';
 import type { DbmCorruptError } from '../errors.js';
 import type { Pager } from './pager.js';
-import { H, MODE_INLINE, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
+import { MODE_INLINE, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
 import { type MetaState, DirGeometry, dirIndex } from './meta.js';
+import { pageAux, pageCount, pageNext, pageUsed, payloadOf, recHash, recKeyLen, recFlags, recValueLen, recValue, dirEntry } from './layout.js';
 
 /** A record found by a lookup: its address (valid until the next page read). */
 export interface RecordRef {
@@ -27,7 +28,7 @@ export abstract class Tree {
     readonly pager: Pager,
     readonly pageSize: number,
   ) {
-    this.geometry = new DirGeometry(pageSize);
+    this.geometry = DirGeometry.of(pageSize);
     this.payload = pageSize - w.PAGE_HEADER;
   }
 
@@ -48,19 +49,63 @@ export abstract class Tree {
   /** Bucket page number of directory entry `i`. */
   dirGet(i: number): number {
     const s = this.state;
-    if (s.levels === 0) return w.u32(this.mainBase + 4 * i);
+    if (s.levels === 0) return dirEntry(this.mainBase, i);
     const E = this.geometry.perPage;
     let span = this.geometry.topSpan(s.levels);
-    let no = w.u32(this.mainBase + 4 * Math.floor(i / span));
+    let no = dirEntry(this.mainBase, Math.floor(i / span));
     for (let level = s.levels - 1; level >= 0; level--) {
       const ptr = this.page(no, PAGE_TYPE.dir);
-      if (w.u8(ptr + H.aux) !== level) throw this.corrupt(no, `directory page at level ${w.u8(ptr + H.aux)}, expected ${level}`);
+      if (pageAux(ptr) !== level) throw this.corrupt(no, `directory page at level ${pageAux(ptr)}, expected ${level}`);
       span /= E;
       const slot = Math.floor(i / span) % E;
-      if (slot >= w.u32(ptr + H.count)) throw this.corrupt(no, "directory entry beyond the page's entries");
-      no = w.u32(ptr + w.PAGE_HEADER + 4 * slot);
+      if (slot >= pageCount(ptr)) throw this.corrupt(no, "directory entry beyond the page's entries");
+      no = dirEntry(payloadOf(ptr), slot);
     }
     return no;
+  }
+
+  /**
+   * The one walk of the whole directory: level by level from its top (in
+   * the meta page) down to the bucket pointers, checking the shape FORMAT.md
+   * gives a directory of this depth - levels and top count, each DIR page's
+   * level and entry count. `onPage(no, level)` sees every DIR page before it
+   * is read, top level first (false: the page is corrupt, e.g. referenced
+   * twice). Returns the 2^depth bucket page numbers. Used by check() and by
+   * directory doubling (which frees the old DIR pages).
+   */
+  readDirectory(onPage: (no: number, level: number) => boolean = () => true): Uint32Array {
+    const s = this.state;
+    const geometry = this.geometry;
+    const shape = geometry.shape(s.depth);
+    if (shape.levels !== s.levels || shape.top !== s.mainCount) {
+      throw this.corrupt(
+        0,
+        `directory of depth ${s.depth} should have ${shape.levels} levels and ${shape.top} top entries, meta says ${s.levels} and ${s.mainCount}`,
+      );
+    }
+    const total = 2 ** s.depth;
+    const E = geometry.perPage;
+    let current = new Uint32Array(s.mainCount);
+    for (let i = 0; i < s.mainCount; i++) current[i] = dirEntry(this.mainBase, i);
+    for (let level = s.levels - 1; level >= 0; level--) {
+      // Entries this level's pages must hold in all.
+      let expected = total;
+      for (let k = 0; k < level; k++) expected = Math.ceil(expected / E);
+      const next = new Uint32Array(expected);
+      let filled = 0;
+      for (const no of current) {
+        if (!onPage(no, level)) throw this.corrupt(no, 'directory page referenced twice or out of range');
+        const ptr = this.page(no, PAGE_TYPE.dir);
+        if (pageAux(ptr) !== level) throw this.corrupt(no, `directory page at level ${pageAux(ptr)}, expected ${level}`);
+        const count = pageCount(ptr);
+        const want = Math.min(E, expected - filled);
+        if (count !== want) throw this.corrupt(no, `directory page holds ${count} entries, expected ${want}`);
+        for (let i = 0; i < count; i++) next[filled++] = dirEntry(payloadOf(ptr), i);
+      }
+      if (filled !== expected) throw this.corrupt(0, `directory level ${level} has ${filled} entries, expected ${expected}`);
+      current = next;
+    }
+    return current;
   }
 
   /** The bucket page for a hash, checked against the directory's depth. */
@@ -68,15 +113,15 @@ export abstract class Tree {
     const index = dirIndex(hash, this.state.depth);
     const no = this.dirGet(index);
     const ptr = this.page(no, PAGE_TYPE.bucket);
-    if (w.u8(ptr + H.aux) > this.state.depth) throw this.corrupt(no, 'bucket deeper than the directory');
+    if (pageAux(ptr) > this.state.depth) throw this.corrupt(no, 'bucket deeper than the directory');
     return { no, ptr, index };
   }
 
   /** Next page of a bucket chain, validated; 0 at the end. */
   chainNext(ptr: number, no: number, steps: number): number {
-    const next = w.u32(ptr + H.next);
+    const next = pageNext(ptr);
     if (next === 0) return 0;
-    if (w.u8(ptr + H.aux) !== MAX_DEPTH) throw this.corrupt(no, 'bucket chain below maximum depth');
+    if (pageAux(ptr) !== MAX_DEPTH) throw this.corrupt(no, 'bucket chain below maximum depth');
     if (steps > this.state.pageCount) throw this.corrupt(no, 'bucket chain loops');
     return next;
   }
@@ -89,8 +134,8 @@ export abstract class Tree {
     }
     let { no, ptr } = this.bucketOf(hash);
     for (let steps = 0; ; steps++) {
-      const base = ptr + w.PAGE_HEADER;
-      const off = w.recFind(base, w.u32(ptr + H.used), hash, w.STAGE, keyLen);
+      const base = payloadOf(ptr);
+      const off = w.recFind(base, pageUsed(ptr), hash, w.STAGE, keyLen);
       if (off >= 0) return { rec: base + off, pageNo: no };
       const next = this.chainNext(ptr, no, steps);
       if (next === 0) return null;
@@ -110,10 +155,12 @@ export abstract class Tree {
    * The reader must not keep `buffer`.
    */
   withValue<T>(rec: number, read: ValueReader<T>): T {
-    const keyLen = w.u16(rec + 4);
-    const flags = w.u8(rec + 6);
-    const valueLen = w.u32(rec + 8);
-    const at = rec + w.REC_HEADER + keyLen;
+    return this.valueOf(rec, recKeyLen(rec), recFlags(rec), recValueLen(rec), read);
+  }
+
+  /** withValue() for a record whose header fields the caller has already read (batch() hands them out). */
+  valueOf<T>(rec: number, keyLen: number, flags: number, valueLen: number, read: ValueReader<T>): T {
+    const at = recValue(rec, keyLen);
     if ((flags & REC_OVERFLOW) === 0) return w.readWith(at, valueLen, read);
     const bytes = this.readOverflow(w.u32(at), valueLen);
     return read(bytes, 0, bytes.length);
@@ -127,10 +174,10 @@ export abstract class Tree {
       let filled = 0;
       for (let i = 0; i < count; i++) {
         const p = run + i * this.pageSize;
-        const n = w.u32(p + H.count);
+        const n = pageCount(p);
         const expected = Math.min(this.payload, len - filled);
         if (n !== expected) throw this.corrupt(first + i, `overflow page holds ${n} bytes, expected ${expected}`);
-        w.view(p + w.PAGE_HEADER, n).copy(out, filled);
+        w.view(payloadOf(p), n).copy(out, filled);
         filled += n;
       }
       return out;
@@ -155,9 +202,10 @@ export abstract class Tree {
    * position visits every bucket once in hash order, so a key present
    * throughout is seen exactly once even if the state changes between
    * calls (buckets only ever split, so old boundaries stay boundaries).
-   * `visit` gets the record's address, valid only during the call.
+   * `visit` gets the record's address, valid only during the call, and its
+   * header fields.
    */
-  batch(from: number, visit: (rec: number, keyLen: number) => void): number {
+  batch(from: number, visit: RecordVisitor): number {
     const s = this.state;
     if (s.mode === MODE_INLINE) {
       this.#visitArea(this.mainBase, s.mainUsed, s.mainCount, from, visit);
@@ -166,12 +214,12 @@ export abstract class Tree {
     const index = dirIndex(from, s.depth);
     let no = this.dirGet(index);
     let ptr = this.page(no, PAGE_TYPE.bucket);
-    const ld = w.u8(ptr + H.aux);
+    const ld = pageAux(ptr);
     if (ld > s.depth) throw this.corrupt(no, 'bucket deeper than the directory');
     const width = 2 ** (s.depth - ld);
     const end = (Math.floor(index / width) * width + width) * 2 ** (32 - s.depth);
     for (let steps = 0; ; steps++) {
-      this.#visitArea(ptr + w.PAGE_HEADER, w.u32(ptr + H.used), w.u32(ptr + H.count), from, visit);
+      this.#visitArea(payloadOf(ptr), pageUsed(ptr), pageCount(ptr), from, visit);
       const next = this.chainNext(ptr, no, steps);
       if (next === 0) break;
       no = next;
@@ -180,16 +228,20 @@ export abstract class Tree {
     return end >= HASH_SPACE ? -1 : end;
   }
 
-  #visitArea(base: number, used: number, count: number, from: number, visit: (rec: number, keyLen: number) => void): void {
+  #visitArea(base: number, used: number, count: number, from: number, visit: RecordVisitor): void {
     const index = recordIndex(count);
     const n = w.recIndex(base, used, index, count);
-    for (let i = 0; i < n; i++) {
-      const rec = base + w.u32(index + 16 * i);
-      if (from > 0 && w.u32(rec) < from) continue;
-      visit(rec, w.u32(index + 16 * i + 4));
+    // recIndex writes four u32 per record: offset, keyLen, flags, valueLen.
+    for (let i = 0, e = index; i < n; i++, e += 16) {
+      const rec = base + w.u32(e);
+      if (from > 0 && recHash(rec) < from) continue;
+      visit(rec, w.u32(e + 4), w.u32(e + 8), w.u32(e + 12));
     }
   }
 }
+
+/** A record handed out by batch(): its address (valid only during the call) and header fields. */
+export type RecordVisitor = (rec: number, keyLen: number, flags: number, valueLen: number) => void;
 
 /** Reads a value in place: buffer[start, end), not to be kept. */
 export type ValueReader<T> = (buffer: Buffer, start: number, end: number) => T;
@@ -208,24 +260,29 @@ function recordIndex(count: number): number {
   return indexScratch;
 }
 
-/** A committed state, read through the pager's cache. */
+/** A committed state, read through the pager's cache. The handle sets which one. */
 export class Snapshot extends Tree {
-  readonly #meta: number;
-  readonly #fields: () => MetaState;
+  #meta = 0;
+  #state: MetaState;
 
-  constructor(pager: Pager, pageSize: number, meta: number, fields: () => MetaState) {
+  constructor(pager: Pager, pageSize: number, state: MetaState) {
     super(pager, pageSize);
-    this.#meta = meta;
-    this.#fields = fields;
+    this.#state = state;
   }
   get metaPtr(): number {
     return this.#meta;
   }
+  set metaPtr(ptr: number) {
+    this.#meta = ptr;
+  }
   get state(): MetaState {
-    return this.#fields();
+    return this.#state;
+  }
+  set state(state: MetaState) {
+    this.#state = state;
   }
   page(no: number, type: number): number {
-    const s = this.#fields();
+    const s = this.#state;
     return this.pager.getPage(no, type, s.txid, s.pageCount);
   }
 }

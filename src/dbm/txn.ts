@@ -13,57 +13,92 @@
 import * as w from '../wasm.js';
 import type { Pager, PageWrite } from './pager.js';
 import { Tree } from './tree.js';
-import { H, MODE_INLINE, MODE_HASHED, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
+import { MODE_INLINE, MODE_HASHED, MAX_DEPTH, PAGE_TYPE, REC_OVERFLOW } from './format.js';
 import { type MetaState, writeMetaFields, dirIndex } from './meta.js';
-import type { FreeSetCache } from './freeset.js';
+import { type FreeSetCache, type FreePages, PageAllocator } from './freeset.js';
+import {
+  pageType,
+  pageAux,
+  pageCount,
+  pageUsed,
+  setPageCount,
+  setPageNext,
+  setPageUsed,
+  payloadOf,
+  recKeyLen,
+  recValueLen,
+  recIsOverflow,
+  recOverflowPage,
+  dirEntry,
+  setDirEntry,
+} from './layout.js';
 
 export interface CommitResult {
   meta: MetaState;
-  /** Sealed new meta page (pageSize bytes); the caller copies it and frees it. */
+  /** Sealed new meta page: the work buffer the transaction was given. */
   metaPtr: number;
   pages: PageWrite[];
   /**
-   * The new state's free set and spilled-list pages, for the handle's
-   * FreeSetCache once the commit is on disk (the caller owns `set`); null
+   * The new state's free pages and spilled-list pages, for the handle's
+   * FreeSetCache once the commit is on disk (the caller owns `pages`); null
    * when the free pages did not change.
    */
-  free: { set: number; spillPages: number[] } | null;
+  free: { pages: FreePages; spillPages: number[] } | null;
 }
+
+/** The dirty-page map of a transaction that wrote no page: shared, and never written to. */
+const NO_PAGES: Map<number, number> = new Map();
 
 export class Txn extends Tree {
   readonly txid: number;
   readonly #work: number;
   readonly #s: MetaState;
-  readonly #dirty = new Map<number, number>();
-  readonly #pending = new Set<number>();
-  #free: number;
-  #freeCapacity: number;
+  /** Pages this transaction wrote, by number: its own slots. Empty until the first (an inline file's commit writes none). */
+  #dirty: Map<number, number> = NO_PAGES;
+  /**
+   * Created by the first page taken or freed (#allocator): a change to the
+   * records of an inline file takes none, and then neither decodes nor
+   * re-encodes the free list.
+   */
+  #alloc: PageAllocator | null = null;
+  readonly #freeSets: FreeSetCache;
+  readonly #baseMetaPtr: number;
   /** Pages of the committed state's spilled free list (none when it is inline). */
-  readonly #spillPages: number;
+  #spillPages = 0;
   #changed = false;
   #cleared = false;
   #done = false;
   readonly #base: MetaState;
 
-  constructor(pager: Pager, pageSize: number, base: MetaState, baseMetaPtr: number, freeSets: FreeSetCache) {
+  /** `work`: a buffer of the caller's (two pages: see metaBufferBytes) for the working meta page. */
+  constructor(pager: Pager, pageSize: number, base: MetaState, baseMetaPtr: number, freeSets: FreeSetCache, work: number) {
     super(pager, pageSize);
     this.#base = base;
     this.txid = base.txid + 1;
-    this.#s = { ...base };
-    this.#work = w.alloc(pageSize);
+    this.#s = base.copy();
+    this.#work = work;
     w.copyWithin(this.#work, baseMetaPtr, pageSize);
-    let loaded: ReturnType<FreeSetCache['checkout']>;
-    try {
-      loaded = freeSets.checkout(pager, baseMetaPtr, base);
-    } catch (err) {
-      w.dealloc(this.#work);
-      throw err;
-    }
-    this.#free = loaded.set;
-    this.#freeCapacity = loaded.capacity;
+    this.#freeSets = freeSets;
+    this.#baseMetaPtr = baseMetaPtr;
+  }
+
+  /** The dirty-page map, created by the first page written. */
+  #dirtyPages(): Map<number, number> {
+    if (this.#dirty === NO_PAGES) this.#dirty = new Map();
+    return this.#dirty;
+  }
+
+  /** The page allocator, made (and the committed state's free set checked out) on first use. */
+  get #allocator(): PageAllocator {
+    if (this.#alloc !== null) return this.#alloc;
+    const base = this.#base;
+    const alloc = new PageAllocator(this.#freeSets.checkout(this.pager, this.#baseMetaPtr, base), this.#s);
     // A spilled free list belongs to the old state only.
-    for (const no of loaded.spillPages) this.#pending.add(no);
-    this.#spillPages = loaded.spillPages.length;
+    const spill = this.#freeSets.spillPagesOf(base);
+    for (const no of spill) alloc.releaseCommitted(no);
+    this.#spillPages = spill.length;
+    this.#alloc = alloc;
+    return alloc;
   }
 
   get metaPtr(): number {
@@ -79,7 +114,7 @@ export class Txn extends Tree {
   page(no: number, type: number): number {
     const ptr = this.#dirty.get(no);
     if (ptr !== undefined) {
-      if (w.u8(ptr + H.type) !== type) throw this.corrupt(no, 'page type changed within a transaction');
+      if (pageType(ptr) !== type) throw this.corrupt(no, 'page type changed within a transaction');
       return ptr;
     }
     return this.pager.getPage(no, type, this.#base.txid, this.#base.pageCount);
@@ -97,62 +132,13 @@ export class Txn extends Tree {
     return ptr;
   }
 
-  // ---- free pages ---------------------------------------------------------
-
-  /** Room for more free pages; `#free` is 0 while the set is empty and was never needed. */
-  #growFree(): void {
-    const capacity = Math.max(this.#freeCapacity * 2, this.#s.pageCount + 64);
-    const next = w.alloc(w.FREE_SET_HEADER + 4 * capacity);
-    w.freeInit(next, capacity);
-    if (this.#free !== 0) {
-      const count = w.freeCount(this.#free);
-      w.copyWithin(next, this.#free, w.FREE_SET_HEADER + 4 * count);
-      w.setU32(next, capacity);
-      w.dealloc(this.#free);
-    }
-    this.#free = next;
-    this.#freeCapacity = capacity;
-  }
-
-  /** Page `no` is free for this transaction's own use. */
-  #addFree(no: number): void {
-    if (this.#free === 0) this.#growFree();
-    for (;;) {
-      const rc = w.freeAdd(this.#free, no);
-      if (rc === 0) return;
-      if (rc === -1) throw this.corrupt(no, 'page freed twice');
-      this.#growFree();
-    }
-  }
-
-  /** A page number for a new page: a free one, or the next past the end. */
-  #allocNo(): number {
-    return this.#allocRun(1);
-  }
-
-  /** First page of `n` consecutive new pages. */
-  #allocRun(n: number): number {
-    const first = this.#takeFreeRun(n);
-    return first !== 0 ? first : this.#extend(n);
-  }
-
-  /** First page of a run of `n` pages free in the committed state, or 0 if there is none. */
-  #takeFreeRun(n: number): number {
-    return this.#free === 0 ? 0 : w.freeTakeRun(this.#free, n);
-  }
-
-  /** First of `n` new pages past the end of the file. */
-  #extend(n: number): number {
-    const start = this.#s.pageCount;
-    this.#s.pageCount += n;
-    return start;
-  }
+  // ---- pages ------------------------------------------------------------------
 
   /** A new zeroed page of `type` in a slot this transaction owns. */
-  #newPage(type: number, aux: number, no = this.#allocNo()): { no: number; ptr: number } {
+  #newPage(type: number, aux: number, no = this.#allocator.alloc()): { no: number; ptr: number } {
     const ptr = this.pager.slot();
     w.pageInit(ptr, this.pageSize, type, aux, no, this.txid);
-    this.#dirty.set(no, ptr);
+    this.#dirtyPages().set(no, ptr);
     return { no, ptr };
   }
 
@@ -163,11 +149,10 @@ export class Txn extends Tree {
       // Allocated by this transaction: nothing committed uses it.
       this.#dirty.delete(no);
       this.pager.releaseSlot(ptr);
-      this.#addFree(no);
+      if (!this.#allocator.releaseOwn(no)) throw this.corrupt(no, 'page freed twice');
       return;
     }
-    if (this.#pending.has(no)) throw this.corrupt(no, 'page freed twice');
-    this.#pending.add(no);
+    if (!this.#allocator.releaseCommitted(no)) throw this.corrupt(no, 'page freed twice');
   }
 
   /** A writable copy of page `no`: itself if new in this transaction. */
@@ -175,11 +160,11 @@ export class Txn extends Tree {
     const own = this.#dirty.get(no);
     if (own !== undefined) return { no, ptr: own, moved: false };
     const src = this.page(no, type);
-    const copyNo = this.#allocNo();
+    const copyNo = this.#allocator.alloc();
     const ptr = this.pager.slot();
     w.copyWithin(ptr, src, this.pageSize);
     w.pageRestamp(ptr, copyNo, this.txid);
-    this.#dirty.set(copyNo, ptr);
+    this.#dirtyPages().set(copyNo, ptr);
     this.#freePage(no);
     return { no: copyNo, ptr, moved: true };
   }
@@ -192,11 +177,11 @@ export class Txn extends Tree {
     const top = level === this.#s.levels - 1;
     const parent = top ? this.mainBase : this.#writableDirEntries(level + 1, Math.floor(idx / E));
     const slot = top ? idx : idx % E;
-    const no = w.u32(parent + 4 * slot);
+    const no = dirEntry(parent, slot);
     const page = this.#writable(no, PAGE_TYPE.dir);
-    if (w.u8(page.ptr + H.aux) !== level) throw this.corrupt(no, `directory page at level ${w.u8(page.ptr + H.aux)}, expected ${level}`);
-    if (page.moved) w.setU32(parent + 4 * slot, page.no);
-    return page.ptr + w.PAGE_HEADER;
+    if (pageAux(page.ptr) !== level) throw this.corrupt(no, `directory page at level ${pageAux(page.ptr)}, expected ${level}`);
+    if (page.moved) setDirEntry(parent, slot, page.no);
+    return payloadOf(page.ptr);
   }
 
   /** Points directory entries [from, from + n) at bucket `value`. */
@@ -215,24 +200,13 @@ export class Txn extends Tree {
     }
   }
 
-  /** Page numbers of every DIR page of the current directory. */
+  /** Page numbers of every DIR page of the current directory, top level first. */
   #dirPages(): number[] {
     const pages: number[] = [];
-    let level = this.#s.levels - 1;
-    let current: number[] = [];
-    for (let i = 0; i < this.#s.mainCount; i++) current.push(w.u32(this.mainBase + 4 * i));
-    while (level >= 0) {
-      pages.push(...current);
-      if (level === 0) break;
-      const next: number[] = [];
-      for (const no of current) {
-        const ptr = this.page(no, PAGE_TYPE.dir);
-        const count = w.u32(ptr + H.count);
-        for (let i = 0; i < count; i++) next.push(w.u32(ptr + w.PAGE_HEADER + 4 * i));
-      }
-      current = next;
-      level--;
-    }
+    this.readDirectory((no) => {
+      pages.push(no);
+      return true;
+    });
     return pages;
   }
 
@@ -265,18 +239,18 @@ export class Txn extends Tree {
       if (s.levels === 0) {
         src = this.mainBase + 4 * (j * half);
       } else {
-        // Old leaf k (E entries) doubles into new leaves 2k and 2k+1, so leaf j's old leaf exists.
-        src = this.page(oldLeaves[Math.floor(j / 2)]!, PAGE_TYPE.dir) + w.PAGE_HEADER + 4 * ((j % 2) * half);
+        // j / 2 < oldLeaves.length: each old leaf doubles into two new ones.
+        src = payloadOf(this.page(oldLeaves[Math.floor(j / 2)]!, PAGE_TYPE.dir)) + 4 * ((j % 2) * half);
       }
-      w.dirDoubleInto(src, count / 2, leaf.ptr + w.PAGE_HEADER);
-      w.setU32(leaf.ptr + H.count, count);
-      w.setU32(leaf.ptr + H.used, 4 * count);
+      w.dirDoubleInto(src, count / 2, payloadOf(leaf.ptr));
+      setPageCount(leaf.ptr, count);
+      setPageUsed(leaf.ptr, 4 * count);
       level.push(leaf.no);
     }
     for (let lv = 1; lv <= shape.levels - 1; lv++) level = this.#buildDirLevel(level, lv);
     for (const no of oldDirPages) this.#freePage(no);
     w.zero(this.mainBase, this.pageSize - w.META_HEADER);
-    for (let i = 0; i < level.length; i++) w.setU32(this.mainBase + 4 * i, level[i]!);
+    for (let i = 0; i < level.length; i++) setDirEntry(this.mainBase, i, level[i]!);
     s.depth = newDepth;
     s.levels = shape.levels;
     s.mainCount = level.length;
@@ -289,9 +263,9 @@ export class Txn extends Tree {
     for (let k = 0; k < children.length; k += E) {
       const chunk = children.slice(k, k + E);
       const page = this.#newPage(PAGE_TYPE.dir, lv);
-      for (let i = 0; i < chunk.length; i++) w.setU32(page.ptr + w.PAGE_HEADER + 4 * i, chunk[i]!);
-      w.setU32(page.ptr + H.count, chunk.length);
-      w.setU32(page.ptr + H.used, 4 * chunk.length);
+      for (let i = 0; i < chunk.length; i++) setDirEntry(payloadOf(page.ptr), i, chunk[i]!);
+      setPageCount(page.ptr, chunk.length);
+      setPageUsed(page.ptr, 4 * chunk.length);
       parents.push(page.no);
     }
     return parents;
@@ -304,7 +278,7 @@ export class Txn extends Tree {
     const no = this.dirGet(index);
     const page = this.#writable(no, PAGE_TYPE.bucket);
     if (page.moved) {
-      const ld = w.u8(page.ptr + H.aux);
+      const ld = pageAux(page.ptr);
       if (ld > this.#s.depth) throw this.corrupt(no, 'bucket deeper than the directory');
       const width = 2 ** (this.#s.depth - ld);
       this.#dirSetRange(Math.floor(index / width) * width, width, page.no);
@@ -313,15 +287,15 @@ export class Txn extends Tree {
   }
 
   /** Writable pages of a bucket chain (only buckets at maximum depth chain). */
-  #writableChain(index: number): [{ no: number; ptr: number }, ...{ no: number; ptr: number }[]] {
+  #writableChain(index: number): { no: number; ptr: number }[] {
     const head = this.#writableBucket(index);
-    const chain: [typeof head, ...(typeof head)[]] = [head];
+    const chain = [head];
     let prev = head;
     for (let steps = 0; ; steps++) {
       const next = this.chainNext(prev.ptr, prev.no, steps);
       if (next === 0) return chain;
       const page = this.#writable(next, PAGE_TYPE.bucket);
-      if (page.moved) w.setU32(prev.ptr + H.next, page.no);
+      if (page.moved) setPageNext(prev.ptr, page.no);
       chain.push(page);
       prev = page;
     }
@@ -331,16 +305,16 @@ export class Txn extends Tree {
   #split(index: number): void {
     const s = this.#s;
     const old = this.#writableBucket(index);
-    const ld = w.u8(old.ptr + H.aux);
+    const ld = pageAux(old.ptr);
     const width = 2 ** (s.depth - ld);
     const start = Math.floor(index / width) * width;
     const a = this.#newPage(PAGE_TYPE.bucket, ld + 1);
     const b = this.#newPage(PAGE_TYPE.bucket, ld + 1);
-    const [used0, count0, used1, count1] = w.recSplit(old.ptr + w.PAGE_HEADER, w.u32(old.ptr + H.used), ld, a.ptr + w.PAGE_HEADER, b.ptr + w.PAGE_HEADER);
-    w.setU32(a.ptr + H.count, count0);
-    w.setU32(a.ptr + H.used, used0);
-    w.setU32(b.ptr + H.count, count1);
-    w.setU32(b.ptr + H.used, used1);
+    const [used0, count0, used1, count1] = w.recSplit(payloadOf(old.ptr), pageUsed(old.ptr), ld, payloadOf(a.ptr), payloadOf(b.ptr));
+    setPageCount(a.ptr, count0);
+    setPageUsed(a.ptr, used0);
+    setPageCount(b.ptr, count1);
+    setPageUsed(b.ptr, used1);
     this.#dirSetRange(start, width / 2, a.no);
     this.#dirSetRange(start + width / 2, width / 2, b.no);
     this.#freePage(old.no);
@@ -349,9 +323,9 @@ export class Txn extends Tree {
   // ---- records ----------------------------------------------------------------
 
   #releaseOverflow(rec: number): void {
-    if ((w.u8(rec + 6) & REC_OVERFLOW) === 0) return;
-    const first = w.u32(rec + w.REC_HEADER + w.u16(rec + 4));
-    const count = this.overflowPages(w.u32(rec + 8));
+    if (!recIsOverflow(rec)) return;
+    const first = recOverflowPage(rec, recKeyLen(rec));
+    const count = this.overflowPages(recValueLen(rec));
     if (first < 2 || first + count > this.#s.pageCount) throw this.corrupt(first, 'overflow run outside the file');
     for (let i = 0; i < count; i++) this.#freePage(first + i);
   }
@@ -359,13 +333,13 @@ export class Txn extends Tree {
   /** Writes `value` to a new run of overflow pages; returns its first page. */
   #writeOverflow(value: Uint8Array): number {
     const count = this.overflowPages(value.byteLength);
-    const first = this.#allocRun(count);
+    const first = this.#allocator.allocRun(count);
     for (let i = 0; i < count; i++) {
       const page = this.#newPage(PAGE_TYPE.overflow, 0, first + i);
       const chunk = value.subarray(i * this.payload, Math.min(value.byteLength, (i + 1) * this.payload));
-      w.copyIn(page.ptr + w.PAGE_HEADER, chunk);
-      w.setU32(page.ptr + H.count, chunk.byteLength);
-      w.setU32(page.ptr + H.used, chunk.byteLength);
+      w.copyIn(payloadOf(page.ptr), chunk);
+      setPageCount(page.ptr, chunk.byteLength);
+      setPageUsed(page.ptr, chunk.byteLength);
     }
     return first;
   }
@@ -375,6 +349,17 @@ export class Txn extends Tree {
    * The key stays staged.
    */
   remove(keyLen: number, hash: number): boolean {
+    // Look first: a key that is not there must not copy its bucket.
+    if (this.#s.mode !== MODE_INLINE && this.find(keyLen, hash) === null) return false;
+    return this.#removeStaged(keyLen, hash);
+  }
+
+  /**
+   * remove() without looking first: in a hashed file it makes the key's
+   * bucket writable even when the key is not there (put() writes to it
+   * anyway, so one search of the bucket serves both).
+   */
+  #removeStaged(keyLen: number, hash: number): boolean {
     const s = this.#s;
     if (s.mode === MODE_INLINE) {
       const off = w.recFind(this.mainBase, s.mainUsed, hash, w.STAGE, keyLen);
@@ -383,16 +368,18 @@ export class Txn extends Tree {
       s.mainUsed = w.recRemove(this.mainBase, s.mainUsed, off);
       s.mainCount--;
     } else {
-      if (this.find(keyLen, hash) === null) return false;
+      let found = false;
       for (const page of this.#writableChain(dirIndex(hash, s.depth))) {
-        const base = page.ptr + w.PAGE_HEADER;
-        const off = w.recFind(base, w.u32(page.ptr + H.used), hash, w.STAGE, keyLen);
+        const base = payloadOf(page.ptr);
+        const off = w.recFind(base, pageUsed(page.ptr), hash, w.STAGE, keyLen);
         if (off < 0) continue;
         this.#releaseOverflow(base + off);
-        w.setU32(page.ptr + H.used, w.recRemove(base, w.u32(page.ptr + H.used), off));
-        w.setU32(page.ptr + H.count, w.u32(page.ptr + H.count) - 1);
+        setPageUsed(page.ptr, w.recRemove(base, pageUsed(page.ptr), off));
+        setPageCount(page.ptr, pageCount(page.ptr) - 1);
+        found = true;
         break;
       }
+      if (!found) return false;
     }
     s.keyCount--;
     this.#changed = true;
@@ -401,8 +388,8 @@ export class Txn extends Tree {
 
   /** Stores `value` under the staged key (keyLen bytes, hash), replacing any old value. */
   put(keyLen: number, hash: number, value: Uint8Array): void {
-    this.remove(keyLen, hash);
-    const maxInline = w.maxInlineRecord(this.pageSize);
+    this.#removeStaged(keyLen, hash);
+    const maxInline = this.geometry.maxInlineRecord;
     let flags = 0;
     let ovf = 0;
     let valuePtr = 0;
@@ -433,23 +420,24 @@ export class Txn extends Tree {
       const index = dirIndex(hash, s.depth);
       const chain = this.#writableChain(index);
       for (const page of chain) {
-        const used = w.recAppend(page.ptr + w.PAGE_HEADER, w.u32(page.ptr + H.used), this.payload, hash, w.STAGE, keyLen, flags, valuePtr, valueLen, ovf);
+        const used = w.recAppend(payloadOf(page.ptr), pageUsed(page.ptr), this.payload, hash, w.STAGE, keyLen, flags, valuePtr, valueLen, ovf);
         if (used >= 0) {
-          w.setU32(page.ptr + H.used, used);
-          w.setU32(page.ptr + H.count, w.u32(page.ptr + H.count) + 1);
+          setPageUsed(page.ptr, used);
+          setPageCount(page.ptr, pageCount(page.ptr) + 1);
           return;
         }
       }
-      const ld = w.u8(chain[0].ptr + H.aux);
+      // writableChain() returns at least the head page.
+      const ld = pageAux(chain[0]!.ptr);
       if (ld < MAX_DEPTH) {
         if (ld === s.depth) this.#doubleDirectory();
         this.#split(dirIndex(hash, s.depth));
         continue;
       }
       // At maximum depth the bucket cannot split: chain another page.
-      const tail = chain[chain.length - 1]!; // chain is non-empty: its type starts with the head
+      const tail = chain[chain.length - 1]!;
       const extra = this.#newPage(PAGE_TYPE.bucket, MAX_DEPTH);
-      w.setU32(tail.ptr + H.next, extra.no);
+      setPageNext(tail.ptr, extra.no);
     }
   }
 
@@ -457,11 +445,11 @@ export class Txn extends Tree {
   #toHashed(): void {
     const s = this.#s;
     const bucket = this.#newPage(PAGE_TYPE.bucket, 0);
-    w.copyWithin(bucket.ptr + w.PAGE_HEADER, this.mainBase, s.mainUsed);
-    w.setU32(bucket.ptr + H.used, s.mainUsed);
-    w.setU32(bucket.ptr + H.count, s.mainCount);
+    w.copyWithin(payloadOf(bucket.ptr), this.mainBase, s.mainUsed);
+    setPageUsed(bucket.ptr, s.mainUsed);
+    setPageCount(bucket.ptr, s.mainCount);
     w.zero(this.mainBase, this.pageSize - w.META_HEADER);
-    w.setU32(this.mainBase, bucket.no);
+    setDirEntry(this.mainBase, 0, bucket.no);
     s.mode = MODE_HASHED;
     s.depth = 0;
     s.levels = 0;
@@ -474,14 +462,14 @@ export class Txn extends Tree {
     const s = this.#s;
     for (const [no, ptr] of this.#dirty) {
       this.pager.releaseSlot(ptr);
-      this.#addFree(no);
+      if (!this.#allocator.releaseOwn(no)) throw this.corrupt(no, 'page freed twice');
     }
     this.#dirty.clear();
     // Every page of the committed state that is not free is in use by it.
-    this.#pending.clear();
+    this.#allocator.clearPending();
     this.#cleared = true;
     for (let no = 2; no < this.#base.pageCount; no++) {
-      if (this.#free === 0 || !w.freeHas(this.#free, no)) this.#pending.add(no);
+      if (!this.#allocator.isFree(no)) this.#allocator.releaseCommitted(no);
     }
     w.zero(this.mainBase, this.pageSize - w.META_HEADER);
     s.mode = MODE_INLINE;
@@ -518,14 +506,23 @@ export class Txn extends Tree {
     const s = this.#s;
     s.txid = this.txid;
     if (this.#keepsSpilledList()) return this.#seal(null);
-    const merged = this.#mergedFree();
-    let spillPages: number[] = [];
-    let bytes = merged === 0 ? 0 : w.freeEncodedSize(merged);
     const room = this.pageSize - w.META_HEADER - s.mainUsed;
+    if (this.#alloc === null && !this.#cleared && this.#base.freelistPage === 0 && this.#base.freeBytes <= room) {
+      // No page taken or freed: the free pages are the committed state's, and
+      // its encoded list (inline) moves with the end of the main region.
+      const bytes = this.#base.freeBytes;
+      if (bytes > 0) w.copyWithin(this.mainBase + s.mainUsed, this.#baseMetaPtr + w.META_HEADER + this.#base.mainUsed, bytes);
+      w.zero(this.mainBase + s.mainUsed + bytes, room - bytes);
+      return this.#seal(null);
+    }
+    const { pages: merged, doubleFree } = this.#allocator.mergePending();
+    if (doubleFree >= 0) throw this.corrupt(doubleFree, 'a page in use is also on the free list');
+    let spillPages: number[] = [];
+    // One pass: the encoding goes straight into the meta page if it fits.
+    let bytes = merged.encode(this.mainBase + s.mainUsed, room);
     s.freelistPage = 0;
     if (bytes <= room) {
-      w.zero(this.mainBase + s.mainUsed, room);
-      if (merged !== 0) w.freeEncode(merged, this.mainBase + s.mainUsed);
+      w.zero(this.mainBase + s.mainUsed + bytes, room - bytes);
     } else {
       // Pages for the spilled list come from pages free in the committed
       // state (or past its end), never from `pending`. A reader finds the
@@ -535,29 +532,25 @@ export class Txn extends Tree {
       // run is kept only if the count still matches; otherwise the list goes
       // past the end of the file, where taking pages changes nothing.
       const count = Math.ceil(bytes / this.payload);
-      let first = this.#takeFreeRun(count);
+      let first = this.#allocator.takeCommittedFreeRun(count);
       if (first !== 0) {
-        for (let i = 0; i < count; i++) w.freeRemove(merged, first + i);
-        const after = w.freeEncodedSize(merged);
+        const after = merged.encodedSize();
         if (Math.ceil(after / this.payload) === count) {
           bytes = after;
         } else {
-          for (let i = 0; i < count; i++) {
-            w.freeAdd(merged, first + i);
-            this.#addFree(first + i);
-          }
+          for (let i = 0; i < count; i++) merged.add(first + i);
           first = 0;
         }
       }
-      if (first === 0) first = this.#extend(count);
+      if (first === 0) first = this.#allocator.extend(count);
       const buf = w.alloc(count * this.payload);
-      w.freeEncode(merged, buf);
+      merged.encode(buf, count * this.payload);
       for (let i = 0; i < count; i++) {
         const page = this.#newPage(PAGE_TYPE.freelist, 0, first + i);
         const n = Math.max(0, Math.min(this.payload, bytes - i * this.payload));
-        w.copyWithin(page.ptr + w.PAGE_HEADER, buf + i * this.payload, n);
-        w.setU32(page.ptr + H.count, n);
-        w.setU32(page.ptr + H.used, n);
+        w.copyWithin(payloadOf(page.ptr), buf + i * this.payload, n);
+        setPageCount(page.ptr, n);
+        setPageUsed(page.ptr, n);
       }
       w.dealloc(buf);
       s.freelistPage = first;
@@ -565,8 +558,8 @@ export class Txn extends Tree {
       w.zero(this.mainBase + s.mainUsed, room);
     }
     s.freeBytes = bytes;
-    s.freeCount = merged === 0 ? 0 : w.freeCount(merged);
-    return this.#seal({ set: merged, spillPages });
+    s.freeCount = merged.count;
+    return this.#seal({ pages: merged, spillPages });
   }
 
   /**
@@ -579,7 +572,7 @@ export class Txn extends Tree {
     return (
       this.#base.freelistPage !== 0 &&
       this.#dirty.size === 0 &&
-      this.#pending.size === this.#spillPages &&
+      (this.#alloc === null || this.#alloc.pendingCount === this.#spillPages) &&
       this.#s.pageCount === this.#base.pageCount &&
       !this.#cleared
     );
@@ -595,30 +588,8 @@ export class Txn extends Tree {
       w.pageSeal(ptr, this.pageSize, s.seedLo, s.seedHi);
       pages.push({ no, ptr });
     }
-    return { meta: { ...s }, metaPtr: this.#work, pages, free };
-  }
-
-  /**
-   * A new free set: the free pages left plus the ones freed by this
-   * transaction; 0 when that is no page at all (a small inline file).
-   */
-  #mergedFree(): number {
-    const count = this.#free === 0 ? 0 : w.freeCount(this.#free);
-    if (count === 0 && this.#pending.size === 0) return 0;
-    const capacity = count + this.#pending.size + 64;
-    const merged = w.alloc(w.FREE_SET_HEADER + 4 * capacity);
-    w.freeInit(merged, capacity);
-    if (count > 0) {
-      w.copyWithin(merged, this.#free, w.FREE_SET_HEADER + 4 * count);
-      w.setU32(merged, capacity);
-    }
-    for (const no of this.#pending) {
-      if (w.freeAdd(merged, no) !== 0) {
-        w.dealloc(merged);
-        throw this.corrupt(no, 'a page in use is also on the free list');
-      }
-    }
-    return merged;
+    // The transaction is over once it is sealed: its state object becomes the new committed one.
+    return { meta: s, metaPtr: this.#work, pages, free };
   }
 
   /** After the commit is on disk: hand the new pages to the cache. */
@@ -638,7 +609,6 @@ export class Txn extends Tree {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
-    w.dealloc(this.#work);
-    if (this.#free !== 0) w.dealloc(this.#free);
+    this.#alloc?.dispose();
   }
 }

@@ -141,3 +141,77 @@ export function sessionFileStoreSource(dir: string, options: SessionFileStoreSou
 function isPast(ms: number | null, now: number): boolean {
   return ms !== null && ms <= now;
 }
+
+export interface ConnectRedisSourceOptions {
+  /** connect-redis's `prefix` (default 'sess:'). */
+  prefix?: string;
+  /** SCAN batch size (default 100). */
+  count?: number;
+  /** The clock, ms (default Date.now). */
+  now?: () => number;
+}
+
+/** A glob pattern matching keys that start with `prefix` exactly (SCAN MATCH treats * ? [ ] \\ specially). */
+function globPrefix(prefix: string): string {
+  return `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;
+}
+
+/**
+ * connect-redis's keyspace (versions 7 to 9): one string key
+ * `<prefix><sid>` per session holding express-session's JSON, expiring with
+ * the session (Redis drops expired ones itself; a cookie.expires in the past
+ * is skipped too). Read with SCAN (on every master of a cluster: give the
+ * nodes' URLs as an array), in batches, so memory stays bounded.
+ */
+export function connectRedisSource(url: string | string[], options: ConnectRedisSourceOptions = {}): ImportSource {
+  const prefix = options.prefix ?? 'sess:';
+  const count = options.count ?? 100;
+  const now = options.now ?? Date.now;
+  const urls = Array.isArray(url) ? url : [url];
+  return {
+    description: `connect-redis ${urls.join(',')} prefix ${JSON.stringify(prefix)}`,
+    async *entries(): AsyncIterable<SourceEntry> {
+      const { createClient, createCluster } = await import('redis');
+      type Scanner = { scanIterator(o: { MATCH: string; COUNT: number }): AsyncIterable<string[]>; get(key: string): Promise<string | null> };
+      const connections: { close(): Promise<unknown> }[] = [];
+      try {
+        const scanners: Scanner[] = [];
+        if (urls.length === 1) {
+          const client = createClient({ url: urls[0] });
+          await client.connect();
+          connections.push({ close: () => client.close() });
+          scanners.push(client as unknown as Scanner);
+        } else {
+          const cluster = createCluster({ rootNodes: urls.map((u) => ({ url: u })) });
+          await cluster.connect();
+          connections.push({ close: () => cluster.close() });
+          for (const master of cluster.masters) scanners.push((await cluster.nodeClient(master)) as unknown as Scanner);
+        }
+        for (const scanner of scanners) {
+          for await (const keys of scanner.scanIterator({ MATCH: globPrefix(prefix), COUNT: count })) {
+            if (keys.length === 0) continue;
+            // One GET per key, pipelined by the client (an MGET would fail across a cluster node's slots).
+            const values = await Promise.all(keys.map((key) => scanner.get(key)));
+            for (let i = 0; i < keys.length; i++) {
+              const sid = keys[i]!.slice(prefix.length);
+              const raw = values[i];
+              if (raw === null || raw === undefined) continue; // expired or removed since the scan saw it
+              let session: Record<string, unknown>;
+              try {
+                const parsed: unknown = JSON.parse(raw);
+                if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+                session = parsed as Record<string, unknown>;
+              } catch (err) {
+                yield { sid, error: new Error(`${keys[i]}: ${(err as Error).message}`, { cause: err }) };
+                continue;
+              }
+              yield { sid, session, expired: isPast(cookieExpiry(session), now()) };
+            }
+          }
+        }
+      } finally {
+        for (const c of connections) await c.close().catch(() => {});
+      }
+    },
+  };
+}
