@@ -5,10 +5,13 @@
 // regenerateId() (so a session id planted before login is worthless after
 // it), and a logout that calls invalidate(). The page shows the session's
 // id, creation and last-access times. GET /session.json shows the same as JSON.
+// A login binds the session to the user (setOwner()), so the page lists the
+// user's other sessions (listSessions()) with a button that logs them all out
+// (revokeSessions()).
 
 import http from 'node:http';
 import path from 'node:path';
-import { Session } from 'wasm-session';
+import { Session, listSessions, revokeSessions } from 'wasm-session';
 
 const PORT = Number(process.env.PORT ?? 3000);
 const HOST = '127.0.0.1';
@@ -36,7 +39,23 @@ function redirectHome(res) {
   res.end();
 }
 
-function page(session, flash) {
+/** The user's other sessions, as a list with a button that ends them all. */
+function otherSessions(others) {
+  if (others.length === 0) return '<p id="no-other-sessions">No other sessions of yours.</p>';
+  const items = others
+    .map(
+      (s) =>
+        `<li class="other-session"><code class="prefix">${escapeHtml(s.idPrefix)}…</code> ${escapeHtml(s.info.userAgent ?? 'unknown browser')}, logged in ${escapeHtml(s.since.toISOString())}, last seen ${escapeHtml(s.accessed.toISOString())}</li>`,
+    )
+    .join('\n');
+  return `<p>Your other sessions (<span id="others-count">${others.length}</span>):</p>
+<ul id="other-sessions">
+${items}
+</ul>
+<form method="post" action="/logout-others"><button id="logout-others" type="submit">Log out everywhere else</button></form>`;
+}
+
+function page(session, flash, others) {
   const user = session.get('user');
   const visits = session.get('visits');
   return `<!doctype html>
@@ -50,7 +69,8 @@ ${flash ? `<p><strong id="flash">${escapeHtml(flash)}</strong></p>` : ''}
 ${
   user
     ? `<p>Logged in as <strong id="user">${escapeHtml(user)}</strong></p>
-<form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>`
+<form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>
+${otherSessions(others)}`
     : `<form method="post" action="/login">
 <label>Name <input id="name" name="name" required maxlength="40"></label>
 <button id="login" type="submit">Log in</button></form>`
@@ -62,8 +82,10 @@ ${
 <dt>New in this request</dt><dd id="is-new">${session.isNew}</dd>
 <dt>File</dt><dd><code>${escapeHtml(path.relative(process.cwd(), session.namespace.file.path))}</code></dd>
 </dl>
-<p>Log in: the session keeps its data under a new id (<code>regenerateId()</code>).
-Log out: the session is thrown away and a new one starts (<code>invalidate()</code>).</p>
+<p>Log in: the session keeps its data under a new id (<code>regenerateId()</code>) and is bound to you
+(<code>setOwner()</code>): log in under the same name in another browser and each lists the other.
+Log out: the session is thrown away and a new one starts (<code>invalidate()</code>).
+Log out everywhere else: your other sessions end at once (<code>revokeSessions()</code>).</p>
 </body></html>`;
 }
 
@@ -79,6 +101,8 @@ async function handle(req, res) {
     }
     session.set('user', name);
     session.set('flash', `Welcome, ${name}. Your session id changed.`);
+    // Bound to the user: listSessions() and revokeSessions() find it. What is recorded is shown to the user.
+    session.setOwner(name, { userAgent: String(req.headers['user-agent'] ?? '').slice(0, 300) });
     await session.regenerateId(); // writes the data under the new id and sends its cookie
     return redirectHome(res);
   }
@@ -86,6 +110,15 @@ async function handle(req, res) {
     await session.invalidate(); // old storage removed, new id, no data
     session.set('flash', 'Logged out: this is a new session.');
     await session.save();
+    return redirectHome(res);
+  }
+  if (req.method === 'POST' && url.pathname === '/logout-others') {
+    const user = session.get('user');
+    if (user) {
+      const ended = await revokeSessions(user, sessionOptions, { except: session.id });
+      session.set('flash', `Logged out ${ended} other session(s).`);
+      await session.save();
+    }
     return redirectHome(res);
   }
   if (req.method === 'GET' && url.pathname === '/session.json') {
@@ -106,8 +139,10 @@ async function handle(req, res) {
     const flash = session.get('flash');
     session.remove('flash');
     await session.save(); // before the body: a first save sends the cookie
+    const user = session.get('user');
+    const others = user ? (await listSessions(user, sessionOptions, { current: session.id })).filter((s) => !s.current) : [];
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    return res.end(page(session, flash));
+    return res.end(page(session, flash, others));
   }
   res.writeHead(404, { 'content-type': 'text/plain' });
   res.end('not found');

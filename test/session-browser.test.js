@@ -85,3 +85,90 @@ describe('demo in headless Chromium', function () {
     assert.equal(cookies[0].value.slice(32), afterId);
   });
 });
+
+describe('demo in headless Chromium: log out everywhere else', function () {
+  this.timeout(120000);
+  const children = new Children();
+  const dirs = [];
+  const contexts = [];
+  let demo;
+  let launch;
+
+  before(async function () {
+    if (!fs.existsSync(CHROMIUM)) {
+      console.log(`      skipped: ${CHROMIUM} is not installed (apt-get install -y chromium)`);
+      this.skip();
+    }
+    const { chromium } = await import('playwright-core');
+    const dataDir = tempDir('browser-owners-data').dir;
+    dirs.push(dataDir);
+    demo = await children.start(DEMO, { env: { PORT: '0', DATA_DIR: dataDir } });
+    // Each context a browser of its own, with a fresh --user-data-dir: two devices of one user.
+    launch = async (userAgent) => {
+      const profile = tempDir('browser-owners-profile').dir;
+      dirs.push(profile);
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        userAgent,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      contexts.push(context);
+      return context.pages()[0] ?? (await context.newPage());
+    };
+  });
+  after(async () => {
+    for (const context of contexts) await context.close();
+    await children.stopAll();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function loginAs(page, name) {
+    await page.goto(`${demo.url}/`);
+    await page.fill('#name', name);
+    await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#login')]);
+    assert.equal(await page.textContent('#user'), name);
+    return page.textContent('#session-id');
+  }
+
+  it('the first browser lists the second one, logs it out with one click; the second is logged out on reload', async () => {
+    const laptop = await launch('Laptop/1.0 (wasm-session test)');
+    const phone = await launch('Phone/2.0 (wasm-session test)');
+    const laptopId = await loginAs(laptop, 'Ann');
+    assert.equal((await laptop.$('#no-other-sessions')) !== null, true, 'alone at first');
+    const phoneId = await loginAs(phone, 'Ann');
+    assert.notEqual(phoneId, laptopId);
+
+    await laptop.reload();
+    assert.equal(await laptop.textContent('#others-count'), '1');
+    const listed = await laptop.$$eval('#other-sessions li', (items) => items.map((li) => li.textContent));
+    assert.equal(listed.length, 1);
+    assert.ok(listed[0].startsWith(`${phoneId.slice(0, 8)}…`), listed[0]);
+    assert.match(listed[0], /Phone\/2\.0 \(wasm-session test\)/);
+    assert.ok(!listed[0].includes(phoneId), 'only a prefix of the id, never the id');
+    // The phone sees the laptop the same way.
+    await phone.reload();
+    assert.match(await phone.textContent('#other-sessions'), /Laptop\/1\.0/);
+
+    await Promise.all([laptop.waitForURL(`${demo.url}/`), laptop.click('#logout-others')]);
+    assert.equal(await laptop.textContent('#flash'), 'Logged out 1 other session(s).');
+    assert.equal(await laptop.textContent('#user'), 'Ann', 'this one stays logged in');
+    assert.equal(await laptop.textContent('#session-id'), laptopId);
+    assert.notEqual(await laptop.$('#no-other-sessions'), null);
+
+    await phone.reload();
+    assert.equal(await phone.$('#user'), null, 'the phone is logged out');
+    assert.notEqual(await phone.$('#name'), null);
+    assert.notEqual(await phone.textContent('#session-id'), phoneId);
+    assert.equal(await phone.textContent('#visits'), '1', 'a new session');
+  });
+});

@@ -1,6 +1,7 @@
 // The demo server (`npm start`) as a child process on a free loopback port,
 // driven with real requests: the visit counter counts, login changes the id
-// cookie and keeps the data, logout issues a new id and drops the data.
+// cookie and keeps the data, logout issues a new id and drops the data, the
+// user's other sessions are listed and logged out everywhere else.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -88,6 +89,39 @@ describe('demo server (npm start)', function () {
     assert.doesNotMatch(out.text, /Logged in as/);
     assert.equal(pick(out.text, 'flash'), 'Logged out: this is a new session.');
     assert.equal(fs.existsSync(path.join(dataDir, newId.slice(0, 2), newId.slice(2, 4), `${newId}.dbm`)), false);
+  });
+
+  it("lists the user's other sessions (prefixes, user agents) and logs them out everywhere else", async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const login = async (jar, ua) => {
+      await jar.request('/', { headers: { 'user-agent': ua } });
+      await jar.request('/login', { method: 'POST', body: 'name=Zoe', headers: { ...form, 'user-agent': ua } });
+      return (await jar.request('/session.json')).json.id;
+    };
+    const laptop = new CookieJar(demo.url);
+    const phone = new CookieJar(demo.url);
+    const laptopId = await login(laptop, 'Laptop/1.0');
+    const phoneId = await login(phone, 'Phone/<b>2.0');
+    const page = (await laptop.request('/')).text;
+    assert.equal(pick(page, 'others-count'), '1');
+    assert.ok(page.includes(`<code class="prefix">${phoneId.slice(0, 8)}…</code> Phone/&lt;b&gt;2.0`), 'prefix and the escaped user agent');
+    assert.ok(!page.includes(phoneId), 'never the full id');
+    const stranger = new CookieJar(demo.url);
+    await login(stranger, 'Other');
+    await stranger.request('/login', { method: 'POST', body: 'name=Yan', headers: form });
+    assert.equal(pick((await laptop.request('/')).text, 'others-count'), '1', "another user's sessions are not listed");
+
+    const out = await laptop.request('/logout-others', { method: 'POST' });
+    assert.equal(out.status, 303);
+    const after = await laptop.request('/');
+    assert.equal(pick(after.text, 'flash'), 'Logged out 1 other session(s).');
+    assert.equal(pick(after.text, 'user'), 'Zoe');
+    assert.equal(pick(after.text, 'session-id'), laptopId);
+    assert.match(after.text, /id="no-other-sessions"/);
+    const phoneNow = (await phone.request('/session.json')).json;
+    assert.equal(phoneNow.user, null, 'the phone is logged out');
+    assert.notEqual(phoneNow.id, phoneId);
+    assert.equal(fs.existsSync(path.join(dataDir, phoneId.slice(0, 2), phoneId.slice(2, 4), `${phoneId}.dbm`)), false);
   });
 
   it('rejects an empty or overlong name without changing the session', async () => {

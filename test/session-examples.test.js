@@ -100,6 +100,14 @@ const expectations = {
     assert.match(out, /WasmSessionStore: ids \["[\w-]{4}…"\], length 1/);
     assert.match(out, /MemoryStore: \{"user":"ann","theme":"dark"\}/);
   },
+  'sweep.js': (out) => {
+    assert.match(out, /^dry run: 2 of 4 would go\nremoved 2, kept 1, skipped 1 \(in use\)\nnext time: removed 1\n/);
+    assert.match(out, /from cron: npx wasm-session gc <dataDir> --idle 30m --max-age 1d\n$/);
+  },
+  'sessions-of-user.js': (out) => {
+    assert.match(out, /^\* x{8}… Firefox on Linux\n {2}x{8}… (Chrome on Android|Safari on iPhone)\n {2}x{8}… (Chrome on Android|Safari on iPhone)\n/);
+    assert.match(out, /logged out 2 other session\(s\)\nthe phone's request saves: false, and is a new session: true\nann's sessions now: 1; bob's: 1\n$/);
+  },
   'debug-log.js': (out) => {
     assert.match(out, /: new session\n.*saved 1 changed and 0 deleted key\(s\) \(created\)\n.*cookie sent\n.*loaded 1 key\(s\)\n.*locked\n/);
     assert.match(out, /invalidated <id>… \(invalidate\(\) called\); new session/);

@@ -26,11 +26,19 @@ describeStoreContract('DbmNamespace', {
   makeStore: (id, extra) => new DbmNamespace(id, options(contractDir.path, extra)),
   stored: (id) => fs.existsSync(path.join(contractDir.path, id.slice(0, 2), id.slice(2, 4), `${id}.dbm`)),
   statics: (extra) => ({ ids: () => DbmNamespace.ids(options(contractDir.path, extra)), clear: () => DbmNamespace.clear(options(contractDir.path, extra)) }),
+  owners: (extra) => ({
+    owned: (owner) => DbmNamespace.ownedSessions(owner, options(contractDir.path, extra)),
+    revoke: (owner, except) => DbmNamespace.revokeOwned(owner, options(contractDir.path, extra), except),
+  }),
 });
 describeStoreContract('MemoryNamespace', {
   makeStore: (id, extra) => new MemoryNamespace(id, options('', extra)),
   stored: (id) => MemoryNamespace.snapshot(id) !== null,
   statics: (extra) => ({ ids: () => MemoryNamespace.ids(options('', extra)), clear: () => MemoryNamespace.clear(options('', extra)) }),
+  owners: (extra) => ({
+    owned: (owner) => MemoryNamespace.ownedSessions(owner, options('', extra)),
+    revoke: (owner, except) => MemoryNamespace.revokeOwned(owner, options('', extra), except),
+  }),
 });
 
 describe('DbmNamespace files', function () {

@@ -13,6 +13,8 @@ export type SessionErrorCode =
   | 'ERR_SESSION_CORRUPT'
   | 'ERR_SESSION_TOO_LARGE'
   | 'ERR_SESSION_STORE'
+  | 'ERR_SESSION_OWNERS_UNSUPPORTED'
+  | 'ERR_SESSION_SWEEP_UNSUPPORTED'
   | 'ERR_SESSION_UNSAFE_DATA_DIR';
 
 /** A misuse of the session or a value it cannot store; nothing was written. */

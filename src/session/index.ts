@@ -3,7 +3,21 @@ export { Session, getSession, storeOptions, storeFor, MAX_KEY_BYTES } from './se
 export type { SessionRequest, SessionResponse, SessionData, SessionValue, SessionInput } from './session.js';
 export type { SessionOptions, NormalizedSessionOptions, SessionType, SameSite } from './options.js';
 export { DEFAULT_KEY, DEFAULT_LOCK_TIMEOUT, DEFAULT_MAX_SESSION_BYTES } from './options.js';
-export type { NamespaceManager, NamespaceClass, StoredSession, SessionChanges, StoreOptions, WriteResult } from './namespace.js';
+export type {
+  NamespaceManager,
+  NamespaceClass,
+  StoredSession,
+  SessionChanges,
+  StoreOptions,
+  WriteResult,
+  SessionOwner,
+  OwnedSession,
+  SweepPolicy,
+  SweepResult,
+} from './namespace.js';
+export { sweep, startSweeper, listSessions, revokeSessions, parseDuration } from './ops.js';
+export type { Duration, SweepOptions, SweeperOptions, OwnerSession } from './ops.js';
+export type { OwnerInfo } from './owner.js';
 export { DbmNamespace, maxSessionFileBytes } from './stores/dbm.js';
 export type { SessionFile } from './stores/dbm.js';
 export { MemoryNamespace } from './stores/memory.js';

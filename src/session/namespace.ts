@@ -21,9 +21,52 @@
 //    they change nothing and report 'gone'.
 // That is what makes a logout stick: a request that loaded the session
 // before another request removed it cannot bring it back by saving.
+//
+// Owners (OPTIONAL, for "log out my other devices"). A store that keeps an
+// index of sessions by owner implements the statics ownedSessions() and
+// revokeOwned(), stores `SessionChanges.owner` with the session and gives it
+// back as `StoredSession.owner`. The rules, for any store:
+//  - the owner is stored with the session, in the same atomic step as its
+//    data, so the session itself always says whose it is;
+//  - the index entry (owner -> id) is made before that step, never after:
+//    a crash in between leaves an entry naming a session that is not the
+//    owner's (harmless: every reader checks each entry against the session
+//    it names), never an owned session the index lacks (which a revoke
+//    would miss);
+//  - stale entries (the session is gone, unbound, or bound to someone else)
+//    are skipped by readers and may be cleaned by anyone who checks, under
+//    the store's own exclusion, that the session still is not the owner's;
+//  - the index can be rebuilt from the sessions, since each names its owner.
+// A Redis store does it with a set per owner: SADD before the session's
+// write, the owner as a field of the session's hash, SMEMBERS plus a check
+// of that field to list, SREM for stale members.
 
 import type { DbmModule } from './dbm-module.js';
 import type { RedisSettings } from './stores/redis-options.js';
+
+/**
+ * OPTIONAL (owners). Whom a session belongs to: bound by
+ * Session.setOwner() at login, stored with the session, kept by
+ * regenerateId(), cleared by invalidate() and delete().
+ */
+export interface SessionOwner {
+  /** The owner's id (the application's user id): a non-empty string of at most 1000 UTF-8 bytes. */
+  readonly id: string;
+  /** What the application recorded at binding (e.g. `{ userAgent }`): strings, finite numbers, booleans, null. */
+  readonly info: Readonly<Record<string, string | number | boolean | null>>;
+  /** When the owner was bound, ms since the epoch. */
+  readonly since: number;
+}
+
+/** One session of an owner, as NamespaceClass.ownedSessions() yields it. */
+export interface OwnedSession {
+  /** The full session id (a credential: the public listSessions() shows only a prefix). */
+  readonly id: string;
+  readonly created: number;
+  readonly accessed: number;
+  /** The binding as stored in the session; `owner.id` is exactly the owner asked for. */
+  readonly owner: SessionOwner;
+}
 
 /** A stored session as read by load(). */
 export interface StoredSession {
@@ -49,6 +92,11 @@ export interface StoredSession {
    */
   decoded?: ReadonlyMap<string, unknown>;
   /**
+   * OPTIONAL (owners). The owner bound to the session, or null/absent when
+   * none is (or the store keeps no owners). Not part of `data`.
+   */
+  owner?: SessionOwner | null;
+  /**
    * OPTIONAL. The session's size as maxSessionBytes counts it: the sum of
    * each key's length plus its value's byteLength. A store that tracks it
    * saves the Session a walk over every key per request.
@@ -72,6 +120,13 @@ export interface SessionChanges {
   /** Times to store, ms since the epoch. */
   created: number;
   accessed: number;
+  /**
+   * OPTIONAL (owners; only given to stores with ownedSessions()). undefined:
+   * the binding is unchanged (for 'create': none); an owner: bind the
+   * session to it, in the same atomic step as the data, after making the
+   * index entry; null: unbind (the old entry may stay: it is stale).
+   */
+  owner?: SessionOwner | null;
 }
 
 /**
@@ -189,4 +244,71 @@ export interface NamespaceClass {
   ids?(options: StoreOptions): AsyncIterable<string>;
   /** OPTIONAL. Removes every stored session of this configuration. */
   clear?(options: StoreOptions): Promise<void>;
+  /**
+   * OPTIONAL (owners, with revokeOwned). Every stored session bound to
+   * `owner`, in any order, each checked against the session it names: only
+   * sessions whose stored owner id is exactly `owner` are yielded (stale
+   * index entries are skipped), without recording an access. Expired
+   * sessions may appear (the caller filters by their times). A session
+   * another request holds locked for longer than a short wait may be
+   * left out. With it, Session.setOwner() is available.
+   */
+  ownedSessions?(owner: string, options: StoreOptions): AsyncIterable<OwnedSession>;
+  /**
+   * OPTIONAL (owners, with ownedSessions). Removes every stored session bound
+   * to `owner` except the ids in `except`, each only if it is still bound
+   * to `owner` when removed (it may wait for a session's lock, at most
+   * options.lockTimeout); requests in flight on them cannot bring them back
+   * (the create/update rule). Resolves to the number removed.
+   */
+  revokeOwned?(owner: string, options: StoreOptions, except: ReadonlySet<string>): Promise<number>;
+  /**
+   * OPTIONAL. Removes the stored sessions that `policy` says are over
+   * (idle for longer than `policy.idle` ms since their stored access time,
+   * or created more than `policy.maxAge` ms ago), never one that is in use
+   * (locked), and cleans the store's own leftovers (stale owner index
+   * entries, empty directories). What sweep() and startSweeper() call.
+   */
+  sweep?(options: StoreOptions, policy: SweepPolicy): Promise<SweepResult>;
+}
+
+/** What NamespaceClass.sweep() removes: times in ms (null: no limit), measured against options.now(). */
+export interface SweepPolicy {
+  readonly idle: number | null;
+  readonly maxAge: number | null;
+  /** Report what would be removed, remove nothing. */
+  readonly dryRun: boolean;
+  /** Also remove stored sessions that cannot be read (they are only counted otherwise). */
+  readonly removeCorrupt: boolean;
+  /** Stop early: the sweep rejects with the signal's reason (an AbortError carrying `result`, the counts so far). */
+  readonly signal?: AbortSignal | undefined;
+  /** Called now and then during a long sweep with the counts so far. */
+  readonly onProgress?: ((counts: Readonly<SweepResult>) => void) | undefined;
+}
+
+/** What a sweep did. Counts of stored sessions, except where said. */
+export interface SweepResult {
+  /** Sessions looked at. */
+  scanned: number;
+  /** Removed (with dryRun: would be). */
+  removed: number;
+  /** Still live. */
+  kept: number;
+  /** In use (locked by a request or another process) or being created: left alone, looked at next time. */
+  skipped: number;
+  /** Cannot be read (damaged, or not a session file); removed only with removeCorrupt. */
+  corrupt: number;
+  /** Of `corrupt`, removed (removeCorrupt). */
+  removedCorrupt: number;
+  /** Entries where the store keeps its data that are not its own (links, FIFOs, misnamed files): never touched. */
+  foreign: number;
+  /** Bytes of storage freed (with dryRun: would be), where the store can tell. */
+  bytesFreed: number;
+  /** Owner index entries removed as stale, and entries made for bound sessions the index lacked. */
+  ownerEntriesRemoved: number;
+  ownerEntriesRestored: number;
+  /** Empty directories removed (file stores). */
+  dirsRemoved: number;
+  /** Wall time of the sweep, ms. */
+  ms: number;
 }

@@ -15,9 +15,10 @@ import {
 } from './cookies.js';
 import { SessionCorruptError, SessionError } from './errors.js';
 import { decodeClientId, encodeClientId, generateId, isValidId } from './ids.js';
-import type { NamespaceClass, NamespaceManager, StoredSession, StoreOptions, WriteResult } from './namespace.js';
+import type { NamespaceClass, NamespaceManager, SessionChanges, SessionOwner, StoredSession, StoreOptions, WriteResult } from './namespace.js';
 import { normalizeOptions, optionsFromConfig, storeOptionsFrom, type BuiltInType, type NormalizedSessionOptions, type SessionOptions } from './options.js';
 import { type PendingChanges, SessionValues } from './values.js';
+import { makeOwner, type OwnerInfo } from './owner.js';
 import { DbmNamespace } from './stores/dbm.js';
 import { MemoryNamespace } from './stores/memory.js';
 import { RedisNamespace } from './stores/redis.js';
@@ -108,6 +109,10 @@ export class Session implements Iterable<[string, unknown]> {
   /** The access time as storage holds it now (what the touch interval is measured from). */
   #storedAccess = 0;
   #endWrapped = false;
+  /** The owner binding (stores with owners): as stored, or as setOwner() left it for the next save(). */
+  #owner: SessionOwner | null = null;
+  /** setOwner() was called since the last save: the next save() stores the binding. */
+  #ownerChanged = false;
   /** externalId for #externalFor: signing costs an HMAC, and a rolling cookie needs it on every save. */
   #external = '';
   #externalFor = '';
@@ -220,6 +225,46 @@ export class Session implements Iterable<[string, unknown]> {
     return this.#locked;
   }
 
+  /** The owner this session is bound to (setOwner()), or null. */
+  get owner(): string | null {
+    return this.#owner?.id ?? null;
+  }
+
+  /** What setOwner() recorded with the owner (e.g. `{ userAgent }`), or null when the session has no owner. */
+  get ownerInfo(): OwnerInfo | null {
+    return this.#owner?.info ?? null;
+  }
+
+  /**
+   * Binds the session to `owner`, the logged-in user's id (call it at
+   * login, with regenerateId()), recording `info` (a small plain object of
+   * strings, numbers, booleans: what listSessions() shows, e.g. the user
+   * agent); `null` unbinds. Stored with the next save(); regenerateId()
+   * keeps it, invalidate() and delete() clear it. listSessions() and
+   * revokeSessions() find the session by its owner. Needs a store with
+   * owners (the dbm and memory stores): else a SessionError
+   * (ERR_SESSION_OWNERS_UNSUPPORTED).
+   */
+  setOwner(owner: string | null, info?: Record<string, string | number | boolean | null>): this {
+    this.#checkLoaded();
+    if (typeof this.#opts.namespaceClass.ownedSessions !== 'function') {
+      throw new SessionError(
+        `wasm-session: the session store ${this.#opts.namespaceClass.name || '(anonymous)'} does not keep owners (no static ownedSessions())`,
+        'ERR_SESSION_OWNERS_UNSUPPORTED',
+      );
+    }
+    if (owner === null && this.#owner === null) return this;
+    this.#owner = owner === null ? null : makeOwner(owner, info, this.#opts.now());
+    this.#ownerChanged = true;
+    return this;
+  }
+
+  /** The owner as save() gives it to the store: on a create, any binding; on an update, only a changed one. */
+  #withOwner(changes: SessionChanges): SessionChanges {
+    if (changes.mode === 'create' ? this.#owner !== null : this.#ownerChanged) changes.owner = this.#owner;
+    return changes;
+  }
+
   // ---- data ----
 
   /** The value under `key`, or undefined. */
@@ -312,6 +357,8 @@ export class Session implements Iterable<[string, unknown]> {
     this.#data.reset();
     this.#stored = false;
     this.#accessPending = false;
+    this.#owner = null;
+    this.#ownerChanged = false;
     if (!this.#mayBeStored) {
       this.#log('new session');
       return;
@@ -381,6 +428,7 @@ export class Session implements Iterable<[string, unknown]> {
 
   /** The stored session was read and its values adopted: from now on saves are updates of it. */
   #adopted(stored: StoredSession): void {
+    if (!this.#ownerChanged) this.#owner = stored.owner ?? null;
     this.#generation = stored.generation;
     this.#stored = true;
     this.#mayBeStored = true;
@@ -424,6 +472,8 @@ export class Session implements Iterable<[string, unknown]> {
     await this.#moveTo(generateId());
     this.#data.reset();
     this.#forgetStorage();
+    this.#owner = null;
+    this.#ownerChanged = false;
     this.#isNew = true;
     if (invalidated) this.#wasInvalidated = true;
     this.#created = now;
@@ -457,7 +507,7 @@ export class Session implements Iterable<[string, unknown]> {
   async save(): Promise<boolean> {
     this.#checkLoaded();
     const now = this.#opts.now();
-    if (!this.#stored && this.#data.size === 0) {
+    if (!this.#stored && this.#data.size === 0 && this.#owner === null) {
       this.#log('nothing to save (no data, nothing stored)');
       return true;
     }
@@ -467,7 +517,7 @@ export class Session implements Iterable<[string, unknown]> {
     const sendCookie = this.#cookieDue();
     if (sendCookie) this.#assertHeadersOpen();
 
-    if (this.#stored && changes.set.size === 0 && changes.deleted.length === 0) {
+    if (this.#stored && changes.set.size === 0 && changes.deleted.length === 0 && !this.#ownerChanged) {
       // Unchanged: the access time, if the touch interval says it is due (else nothing is written).
       if (this.#accessPending || (now > this.#storedAccess && now - this.#storedAccess >= this.#opts.touchAfter * 1000)) {
         if ((await this.#touchStored(now)) === 'gone') {
@@ -480,7 +530,7 @@ export class Session implements Iterable<[string, unknown]> {
       }
     } else {
       const mode = this.#stored ? 'update' : 'create';
-      const result = (await this.#ns.save({ mode, set: changes.set, delete: changes.deleted, created: this.#created, accessed: now })) ?? 'ok';
+      const result = (await this.#ns.save(this.#withOwner({ mode, set: changes.set, delete: changes.deleted, created: this.#created, accessed: now }))) ?? 'ok';
       if (result === 'gone') {
         await this.#storageGone(now, 'save()');
         return false;
@@ -488,6 +538,7 @@ export class Session implements Iterable<[string, unknown]> {
       if (result === 'exists') return this.#saveUnderFreshId(now);
       this.#log(`saved ${changes.set.size} changed and ${changes.deleted.length} deleted key(s)${mode === 'create' ? ' (created)' : ''}`);
       this.#data.committed(changes, mode === 'create');
+      this.#ownerChanged = false;
     }
     this.#stored = true;
     this.#mayBeStored = true;
@@ -507,12 +558,13 @@ export class Session implements Iterable<[string, unknown]> {
     await this.#moveTo(generateId());
     this.#data.forgetStored();
     const changes = this.#data.changes(true);
-    const result = (await this.#ns.save({ mode: 'create', set: changes.set, delete: [], created: this.#created, accessed: now })) ?? 'ok';
+    const result = (await this.#ns.save(this.#withOwner({ mode: 'create', set: changes.set, delete: [], created: this.#created, accessed: now }))) ?? 'ok';
     if (result !== 'ok') {
       throw new SessionError(`wasm-session: the store reported '${result}' when creating a fresh session id; nothing was written`, 'ERR_SESSION_STORE');
     }
     this.#log(`id ${short(oldId)} was taken meanwhile: created the session under a new id`);
     this.#data.committed(changes, true);
+    this.#ownerChanged = false;
     this.#generation = undefined;
     this.#stored = true;
     this.#mayBeStored = true;
@@ -552,6 +604,8 @@ export class Session implements Iterable<[string, unknown]> {
     await this.#ns.remove();
     this.#data.reset();
     this.#forgetStorage();
+    this.#owner = null;
+    this.#ownerChanged = false;
     if (expire) this.#expireCookie();
     this.#log('deleted');
   }
@@ -595,7 +649,10 @@ export class Session implements Iterable<[string, unknown]> {
     let gone = false;
     const current = await this.#read(now, (read, bytes) => {
       if (generation !== undefined && read.generation !== generation) gone = true;
-      else this.#data.refresh(read, bytes);
+      else {
+        this.#data.refresh(read, bytes);
+        if (!this.#ownerChanged) this.#owner = read.owner ?? null;
+      }
     });
     if (current === undefined) return; // corrupt: already a fresh session
     if (current === null || gone) {
@@ -607,11 +664,12 @@ export class Session implements Iterable<[string, unknown]> {
     await this.#ns.remove();
     this.#forgetStorage();
     await this.#moveTo(generateId());
-    const result = (await this.#ns.save({ mode: 'create', set: changes.set, delete: [], created: this.#created, accessed: now })) ?? 'ok';
+    const result = (await this.#ns.save(this.#withOwner({ mode: 'create', set: changes.set, delete: [], created: this.#created, accessed: now }))) ?? 'ok';
     if (result !== 'ok') {
       throw new SessionError(`wasm-session: the store reported '${result}' when creating a fresh session id; nothing was written`, 'ERR_SESSION_STORE');
     }
     this.#data.committed(changes, true);
+    this.#ownerChanged = false;
     this.#stored = true;
     this.#mayBeStored = true;
     this.#log(`new id (was ${short(oldId)}), ${changes.set.size} key(s) moved`);
@@ -669,6 +727,7 @@ export class Session implements Iterable<[string, unknown]> {
   #takeReread(stored: StoredSession, bytes: number, generation: string | number | undefined): void {
     if (generation !== undefined && stored.generation !== generation) {
       this.#data.adopt(stored, bytes);
+      this.#ownerChanged = false;
       this.#log('the session was deleted and created again meanwhile: local changes dropped');
     } else {
       this.#data.refresh(stored, bytes);

@@ -36,21 +36,33 @@
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { Dbm, DbmCorruptError, type DbmTransaction } from '../../dbm/index.js';
-import type { NamespaceManager, SessionChanges, StoreOptions, StoredSession, WriteResult } from '../namespace.js';
+import type {
+  NamespaceManager,
+  OwnedSession,
+  SessionChanges,
+  SessionOwner,
+  StoreOptions,
+  StoredSession,
+  SweepPolicy,
+  SweepResult,
+  WriteResult,
+} from '../namespace.js';
 import { UnsafeDataDirError } from '../errors.js';
 import { DEFAULT_MAX_SESSION_BYTES, defaultOpenFiles } from '../options.js';
 import { isValidId } from '../ids.js';
 import type { DbmModuleHandle, DbmModuleOpenOptions } from '../dbm-module.js';
-import { walkSessionFiles } from './dbm-files.js';
+import { walkOwnerDir, walkOwnerEntries, walkSessionFiles } from './dbm-files.js';
+import { dropEntry, entryPath, type HeldEntry, holdEntry, ownerDirs, tryHoldEntry } from './dbm-owners.js';
+import { checkOwnerId, decodeOwner, encodeOwner, ownerHash } from '../owner.js';
 
-type SessionDbm = Dbm<unknown, string>;
+export type SessionDbm = Dbm<unknown, string>;
 
 /**
  * Opens a session file with the configured engine (option dbmModule, see
  * ../dbm-module.ts), or the built-in one. The store uses only what that
  * interface names, so another engine's handle stands in for a Dbm.
  */
-function openDbm(options: StoreOptions, path: string, open: DbmModuleOpenOptions): Promise<SessionDbm> {
+export function openDbm(options: StoreOptions, path: string, open: DbmModuleOpenOptions): Promise<SessionDbm> {
   const engine = options.dbmModule;
   if (engine === null || engine === undefined) return Dbm.open<unknown, string>(path, open);
   return engine.open(path, open) as Promise<DbmModuleHandle> as unknown as Promise<SessionDbm>;
@@ -214,7 +226,7 @@ function fixDirMode(dir: string): void {
  * user's or root's (nobody else can then point it elsewhere). Only a
  * success is remembered: a refused directory is looked at again next time.
  */
-function verifyDataDir(dir: string, allowUnsafe: boolean): void {
+export function verifyDataDir(dir: string, allowUnsafe: boolean): void {
   if (verifiedDataDirs.has(dir)) return;
   const hint = 'use a directory of this user with mode 0700, or pass allowUnsafeDataDir: true to accept the risk';
   const refuse = (reason: string): never => {
@@ -249,7 +261,7 @@ function verifyDataDir(dir: string, allowUnsafe: boolean): void {
  * of this user with mode 0700: created so, a wrong mode fixed (the
  * directory is ours, only its permissions are off), anything else refused.
  */
-function verifyShard(dir: string): void {
+export function verifyShard(dir: string): void {
   if (verifiedShards.has(dir)) return;
   try {
     fs.mkdirSync(dir, { mode: 0o700 });
@@ -266,6 +278,39 @@ function verifyShard(dir: string): void {
   if ((st.mode & 0o7777) !== 0o700) fixDirMode(dir);
   verifiedShards.add(dir);
 }
+
+/** Forgets that a directory of the store was checked (it was removed, e.g. by gc): the next use makes and checks it again. */
+export function forgetShard(dir: string): void {
+  verifiedShards.delete(dir);
+}
+
+/**
+ * The key the owner record is kept under in a session file (owner.ts
+ * encodes it): the empty key, which no session key can be (they are
+ * non-empty), so it never shows in the session's data.
+ */
+export const OWNER_KEY = '';
+
+/**
+ * Takes the owner record out of what was read from a session file; null
+ * when there is none. A record that does not decode is corruption.
+ */
+export function takeOwner(data: Map<string, Uint8Array>, path: string): SessionOwner | null {
+  const bytes = data.get(OWNER_KEY);
+  if (bytes === undefined) return null;
+  data.delete(OWNER_KEY);
+  try {
+    return decodeOwner(bytes);
+  } catch (err) {
+    throw new DbmCorruptError(path, -1, (err as Error).message, { cause: err });
+  }
+}
+
+/** How often #create makes the shard directories again when they vanish under it (gc removing empty shards). */
+const MAX_CREATE_ATTEMPTS = 16;
+
+/** How long listing an owner's sessions waits for a session's lock before leaving it out (ms). */
+const LIST_LOCK_WAIT = 250;
 
 /** Files of one session, as Myghty documented them: `namespace.file.path`, `namespace.file.getFilenames()`. */
 export interface SessionFile {
@@ -298,6 +343,8 @@ export class DbmNamespace implements NamespaceManager {
   #held: SessionDbm | null = null;
   /** While locked: lock() found a corrupt file; reads under the lock report it. */
   #corruption: unknown = null;
+  /** The owner stored in the file this instance last read or wrote (#known), whose index entry remove() drops. */
+  #knownOwner: SessionOwner | null = null;
 
   constructor(id: string, options: StoreOptions) {
     // Defence in depth: only a validated id may become a path.
@@ -409,9 +456,10 @@ export class DbmNamespace implements NamespaceManager {
         // Under the exclusive lock: a file deleted or changed since the handle was cached is not written to.
         this.#recheck(db, 'write');
         const data = new Map<string, Uint8Array>(tx.entriesRaw());
+        const owner = takeOwner(data, this.file.path);
         const { created, accessed: previous } = tx.times;
         tx.setTimes({ accessed });
-        return { data, created, accessed: previous };
+        return { data, created, accessed: previous, owner };
       });
     if (this.#locked) return this.#readHeld(read);
     return this.#readWith(read);
@@ -420,9 +468,10 @@ export class DbmNamespace implements NamespaceManager {
   /** load() without recording the access: a read under a shared lock. */
   async read(): Promise<StoredSession | null> {
     this.#checkDataDir();
-    if (this.#locked) return this.#readHeld(storedFrom);
+    const read = (db: SessionDbm): Promise<StoredSession> => storedFrom(db, this.file.path);
+    if (this.#locked) return this.#readHeld(read);
     return this.#readWith(async (db) => {
-      const stored = await storedFrom(db);
+      const stored = await read(db);
       // Still under the lock the read took (it is kept until the event loop turns): is it still the file it was?
       this.#recheck(db, 'read');
       return stored;
@@ -455,12 +504,14 @@ export class DbmNamespace implements NamespaceManager {
   #adopt(db: SessionDbm, stored: StoredSession): StoredSession {
     const seed = db.seed;
     this.#known = seed;
+    this.#knownOwner = stored.owner ?? null;
     stored.generation = seed;
     return stored;
   }
 
   #nothing(): null {
     this.#known = null;
+    this.#knownOwner = null;
     return null;
   }
 
@@ -473,14 +524,55 @@ export class DbmNamespace implements NamespaceManager {
 
   async save(changes: SessionChanges): Promise<WriteResult> {
     this.#checkDataDir();
+    const owner = changes.owner;
     const apply = (tx: DbmTransaction<unknown, string>): void => {
       for (const key of changes.delete) tx.delete(key);
       for (const [key, bytes] of changes.set) tx.setRaw(key, bytes);
       tx.setTimes({ created: changes.created, accessed: changes.accessed });
+      if (owner === null) tx.delete(OWNER_KEY);
+      else if (owner !== undefined) tx.setRaw(OWNER_KEY, encodeOwner(owner));
     };
+    if (changes.mode !== 'create' && changes.mode !== 'update') {
+      throw new TypeError(`wasm-session: save() needs mode 'create' or 'update', got ${JSON.stringify(changes.mode)}`);
+    }
+    if (owner !== undefined) return this.#saveOwner(changes.mode, owner, apply);
     if (changes.mode === 'create') return this.#create((db) => db.transaction(apply));
-    if (changes.mode !== 'update') throw new TypeError(`wasm-session: save() needs mode 'create' or 'update', got ${JSON.stringify(changes.mode)}`);
     return this.#update(apply);
+  }
+
+  /**
+   * A save that binds the session to an owner, rebinds or unbinds it: the
+   * binder's side of the entry protocol (dbm-owners.ts). Under the session
+   * file's exclusive lock and before the commit, the new owner's entry is
+   * made and held, and the old owner's entry is held (if no one else holds
+   * it); after the commit the old one is removed, stale for sure now.
+   */
+  async #saveOwner(mode: 'create' | 'update', owner: SessionOwner | null, apply: (tx: DbmTransaction<unknown, string>) => void): Promise<WriteResult> {
+    if (owner !== null) checkOwnerId(owner.id);
+    const { dataDir, lockTimeout } = this.#options;
+    const previous = mode === 'create' ? null : this.#knownOwner;
+    const entries: { made?: HeldEntry; stale?: HeldEntry | null } = {};
+    const bind = async (tx: DbmTransaction<unknown, string>): Promise<void> => {
+      if (owner !== null) entries.made = await holdEntry(dataDir, ownerHash(owner.id), this.id, lockTimeout, verifyShard, forgetShard);
+      if (previous !== null && previous.id !== owner?.id) entries.stale = tryHoldEntry(entryPath(dataDir, ownerHash(previous.id), this.id));
+      apply(tx);
+    };
+    let result: WriteResult;
+    try {
+      result = mode === 'create' ? await this.#create((db) => db.transaction(bind)) : await this.#update(bind);
+    } catch (err) {
+      entries.made?.release();
+      entries.stale?.release();
+      throw err;
+    }
+    entries.made?.release();
+    if (result === 'ok') {
+      entries.stale?.unlink();
+      this.#knownOwner = owner;
+    } else {
+      entries.stale?.release();
+    }
+    return result;
   }
 
   async touch(accessed: number): Promise<WriteResult> {
@@ -489,7 +581,7 @@ export class DbmNamespace implements NamespaceManager {
   }
 
   /** Writes into the file this instance last read or created, and only that one; 'gone' when it is not at our path any more. */
-  async #update(apply: (tx: DbmTransaction<unknown, string>) => void): Promise<WriteResult> {
+  async #update(apply: (tx: DbmTransaction<unknown, string>) => void | Promise<void>): Promise<WriteResult> {
     if (this.#locked && this.#corruption !== null) throw this.#corruption;
     const known = this.#known;
     if (known === null) return 'gone';
@@ -510,7 +602,7 @@ export class DbmNamespace implements NamespaceManager {
       await db.transaction((tx) => {
         // Under the exclusive lock, before anything is written: a file deleted or changed meanwhile gets nothing.
         this.#recheck(db, 'write');
-        apply(tx);
+        return apply(tx);
       });
     } catch (err) {
       closeQuietly(db);
@@ -523,6 +615,7 @@ export class DbmNamespace implements NamespaceManager {
 
   #gone(): 'gone' {
     this.#known = null;
+    this.#knownOwner = null;
     return 'gone';
   }
 
@@ -549,8 +642,9 @@ export class DbmNamespace implements NamespaceManager {
         if (err === VANISHED) return 'ok';
         const code = osCode(err);
         if (code === 'EEXIST') return 'exists';
-        // A shard (or dataDir) was deleted after this process checked it: check again.
-        if (code !== 'ENOENT' || attempt > 0) throw err;
+        // A shard (or dataDir) was deleted after this process checked it (gc removes the shards it
+        // empties, and may do so again while we make them): check again, a few times.
+        if (code !== 'ENOENT' || attempt >= MAX_CREATE_ATTEMPTS) throw err;
         for (const shard of this.#shards) verifiedShards.delete(shard);
         verifiedDataDirs.delete(this.#options.dataDir);
         this.#checkDataDir();
@@ -566,6 +660,7 @@ export class DbmNamespace implements NamespaceManager {
       throw err;
     }
     this.#known = db.seed;
+    this.#knownOwner = null;
     if (!this.#locked) {
       idleHandles.give(this.file.path, db, this.#openFiles);
       return 'ok';
@@ -599,6 +694,18 @@ export class DbmNamespace implements NamespaceManager {
     this.#checkDataDir();
     this.#known = null;
     this.#corruption = null;
+    const owner = this.#knownOwner;
+    this.#knownOwner = null;
+    this.#removeFile();
+    // The owner's index entry is stale now (as long as nothing is at the path again): a cleaner's drop.
+    if (owner !== null) {
+      const path = this.file.path;
+      await dropEntry(entryPath(this.#options.dataDir, ownerHash(owner.id), this.id), () => lstatOrNull(path) === null);
+    }
+  }
+
+  /** remove() without its bookkeeping: whatever is at the path goes. */
+  #removeFile(): void {
     idleHandles.drop(this.file.path);
     for (const shard of this.#shards) {
       const st = lstatOrNull(shard);
@@ -713,14 +820,103 @@ export class DbmNamespace implements NamespaceManager {
     for await (const { id } of walkSessionFiles(options.dataDir)) yield id;
   }
 
-  /** Removes every session file under options.dataDir, each through its DbmNamespace's remove(). */
+  /** Removes every session file under options.dataDir, each through its DbmNamespace's remove(), and the owner index entries that named them. */
   static async clear(options: StoreOptions): Promise<void> {
     for await (const { id } of walkSessionFiles(options.dataDir)) await new DbmNamespace(id, options).remove();
+    for await (const entry of walkOwnerEntries(options.dataDir)) {
+      const session = new DbmNamespace(entry.id, options).file.path;
+      await dropEntry(entry.path, () => lstatOrNull(session) === null);
+    }
+  }
+
+  /**
+   * The sessions bound to `owner` (see NamespaceClass.ownedSessions): the
+   * entries of the owner's index directory, each read (without recording
+   * an access, waiting at most LIST_LOCK_WAIT ms for a locked one) and
+   * yielded only if its stored owner is exactly `owner`. Damaged and
+   * locked sessions are left out.
+   */
+  static async *ownedSessions(owner: string, options: StoreOptions): AsyncIterable<OwnedSession> {
+    const dir = DbmNamespace.#ownerDir(owner, options);
+    if (dir === null) return;
+    const listing: StoreOptions = { ...options, lockTimeout: Math.min(options.lockTimeout, LIST_LOCK_WAIT) };
+    for await (const { id } of walkOwnerDir(dir)) {
+      let stored: StoredSession | null;
+      try {
+        stored = await new DbmNamespace(id, listing).read();
+      } catch (err) {
+        const code = errCode(err);
+        if (code === 'ERR_LOCK_TIMEOUT' || code === 'ERR_DBM_CORRUPT') continue;
+        throw err;
+      }
+      if (stored?.owner?.id === owner) yield { id, created: stored.created, accessed: stored.accessed, owner: stored.owner };
+    }
+  }
+
+  /**
+   * Removes the sessions bound to `owner` except those in `except` (see
+   * NamespaceClass.revokeOwned): each under its exclusive lock (waiting at
+   * most options.lockTimeout), only if it is still the owner's, with its
+   * index entry. A session that stays locked longer is not removed: the
+   * others are, then the LockTimeoutError is thrown (with `removed`).
+   */
+  static async revokeOwned(owner: string, options: StoreOptions, except: ReadonlySet<string>): Promise<number> {
+    const dir = DbmNamespace.#ownerDir(owner, options);
+    if (dir === null) return 0;
+    let removed = 0;
+    let timedOut: unknown = null;
+    for await (const { id } of walkOwnerDir(dir)) {
+      if (except.has(id)) continue;
+      const ns = new DbmNamespace(id, options);
+      try {
+        await ns.lock(options.lockTimeout);
+        const stored = await ns.read();
+        if (stored?.owner?.id === owner) {
+          await ns.remove();
+          removed++;
+        }
+      } catch (err) {
+        const code = errCode(err);
+        if (code === 'ERR_LOCK_TIMEOUT') timedOut ??= err;
+        else if (code !== 'ERR_DBM_CORRUPT') throw err;
+      } finally {
+        await ns.unlock();
+      }
+    }
+    if (timedOut !== null) throw Object.assign(timedOut as Error, { removed });
+    return removed;
+  }
+
+  /** The owner's index directory, or null when there is none; refuses one that is a link or not ours. */
+  static #ownerDir(owner: string, options: StoreOptions): string | null {
+    checkOwnerId(owner);
+    verifyDataDir(options.dataDir, options.allowUnsafeDataDir === true);
+    const dirs = ownerDirs(options.dataDir, ownerHash(owner));
+    for (const dir of dirs) {
+      const st = lstatOrNull(dir);
+      if (st === null) return null;
+      if (!st.isDirectory() || (UID >= 0 && st.uid !== UID)) {
+        throw new UnsafeDataDirError(
+          dir,
+          st.isDirectory() ? `it is owned by uid ${st.uid}` : 'it is not a directory (never followed through a link)',
+          'a directory of the owner index must be a real directory of this user; remove or fix it',
+        );
+      }
+    }
+    return dirs[2];
+  }
+
+  /** Removes the sessions `policy` says are over, and cleans the owner index and empty shards (dbm-gc.ts). */
+  static async sweep(options: StoreOptions, policy: SweepPolicy): Promise<SweepResult> {
+    // Loaded when used: servers that never sweep do not load the collector.
+    const { sweepDataDir } = await import('./dbm-gc.js');
+    return sweepDataDir(options, policy);
   }
 }
 
-async function storedFrom(db: SessionDbm): Promise<StoredSession> {
+async function storedFrom(db: SessionDbm, path: string): Promise<StoredSession> {
   const data: Map<string, Uint8Array> = await db.getAllRaw();
+  const owner = takeOwner(data, path);
   const { created, accessed } = db.times;
-  return { data, created, accessed };
+  return { data, created, accessed, owner };
 }

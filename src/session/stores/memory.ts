@@ -10,7 +10,18 @@
 
 import { msgpackCodec } from '../../codec.js';
 import { LockTimeoutError } from '../../errors.js';
-import type { NamespaceManager, SessionChanges, StoredSession, StoreOptions, WriteResult } from '../namespace.js';
+import type {
+  NamespaceManager,
+  OwnedSession,
+  SessionChanges,
+  SessionOwner,
+  StoredSession,
+  StoreOptions,
+  SweepPolicy,
+  SweepResult,
+  WriteResult,
+} from '../namespace.js';
+import { checkOwnerId } from '../owner.js';
 
 interface Entry {
   /** Replaced, never mutated, on save: load() hands it out without copying. */
@@ -27,6 +38,8 @@ interface Entry {
   accessed: number;
   /** Which creation of this id this is: an update applies only to the one it read. */
   readonly generation: number;
+  /** The owner bound to the session, or null. */
+  owner: SessionOwner | null;
 }
 
 /** A FIFO mutex per session id; waits give up after a timeout. */
@@ -42,8 +55,25 @@ const SWEEP_INTERVAL_MS = 60_000;
 class Space {
   readonly sessions = new Map<string, Entry>();
   readonly locks = new Map<string, IdLock>();
+  /** The owner index: owner id -> ids that may be bound to it (each checked against its entry when read). */
+  readonly owners = new Map<string, Set<string>>();
   nextSweep = 0;
   maxEntries = Number.POSITIVE_INFINITY;
+
+  /** Removes a session and its owner index entry. */
+  drop(id: string): void {
+    const entry = this.sessions.get(id);
+    if (entry === undefined) return;
+    this.sessions.delete(id);
+    if (entry.owner !== null) this.unindex(entry.owner.id, id);
+  }
+
+  unindex(owner: string, id: string): void {
+    const ids = this.owners.get(owner);
+    if (ids === undefined) return;
+    ids.delete(id);
+    if (ids.size === 0) this.owners.delete(owner);
+  }
 }
 
 const spaces = new Map<string, Space>();
@@ -105,8 +135,95 @@ export class MemoryNamespace implements NamespaceManager {
 
   /** Drops every stored session of the configuration, or of every configuration of this process (for tests). Locks are kept. */
   static async clear(options?: StoreOptions): Promise<void> {
-    if (options !== undefined) spaceFor(options).sessions.clear();
-    else for (const space of spaces.values()) space.sessions.clear();
+    for (const space of options !== undefined ? [spaceFor(options)] : spaces.values()) {
+      space.sessions.clear();
+      space.owners.clear();
+    }
+  }
+
+  /** The sessions of the configuration bound to `owner` (see NamespaceClass.ownedSessions). */
+  static async *ownedSessions(owner: string, options: StoreOptions): AsyncIterable<OwnedSession> {
+    checkOwnerId(owner);
+    const space = spaceFor(options);
+    const ids = space.owners.get(owner);
+    if (ids === undefined) return;
+    for (const id of [...ids]) {
+      const entry = space.sessions.get(id);
+      if (entry?.owner?.id !== owner) {
+        ids.delete(id); // stale: removed, evicted or rebound
+        continue;
+      }
+      yield { id, created: entry.created, accessed: entry.accessed, owner: entry.owner };
+    }
+    if (ids.size === 0 && space.owners.get(owner) === ids) space.owners.delete(owner);
+  }
+
+  /**
+   * Removes the sessions of the configuration bound to `owner`, except
+   * those in `except`, at once (a request holding one's lock finds it gone
+   * when it saves: see NamespaceClass.revokeOwned).
+   */
+  static async revokeOwned(owner: string, options: StoreOptions, except: ReadonlySet<string>): Promise<number> {
+    checkOwnerId(owner);
+    const space = spaceFor(options);
+    const ids = space.owners.get(owner);
+    if (ids === undefined) return 0;
+    let removed = 0;
+    for (const id of [...ids]) {
+      if (except.has(id)) continue;
+      ids.delete(id);
+      const entry = space.sessions.get(id);
+      if (entry?.owner?.id !== owner) continue;
+      space.sessions.delete(id);
+      removed++;
+    }
+    if (ids.size === 0) space.owners.delete(owner);
+    return removed;
+  }
+
+  /** Drops the configuration's sessions that `policy` says are over (never a locked one), and stale owner index entries. */
+  static async sweep(options: StoreOptions, policy: SweepPolicy): Promise<SweepResult> {
+    const started = Date.now();
+    const space = spaceFor(options);
+    const now = options.now();
+    const result: SweepResult = {
+      scanned: 0,
+      removed: 0,
+      kept: 0,
+      skipped: 0,
+      corrupt: 0,
+      removedCorrupt: 0,
+      foreign: 0,
+      bytesFreed: 0,
+      ownerEntriesRemoved: 0,
+      ownerEntriesRestored: 0,
+      dirsRemoved: 0,
+      ms: 0,
+    };
+    for (const [id, entry] of [...space.sessions]) {
+      if (policy.signal?.aborted) throw Object.assign(policy.signal.reason ?? new Error('aborted'), { result: { ...result } });
+      result.scanned++;
+      const over = (policy.idle !== null && now - entry.accessed > policy.idle) || (policy.maxAge !== null && now - entry.created > policy.maxAge);
+      if (!over) {
+        result.kept++;
+      } else if (space.locks.has(id)) {
+        result.skipped++;
+      } else {
+        result.removed++;
+        for (const bytes of entry.data.values()) result.bytesFreed += bytes.byteLength;
+        if (!policy.dryRun) space.drop(id);
+      }
+    }
+    for (const [owner, ids] of space.owners) {
+      for (const id of ids) {
+        if (space.sessions.get(id)?.owner?.id === owner) continue;
+        result.ownerEntriesRemoved++;
+        if (!policy.dryRun) ids.delete(id);
+      }
+      if (ids.size === 0 && !policy.dryRun) space.owners.delete(owner);
+    }
+    result.ms = Date.now() - started;
+    return result;
   }
 
   get locked(): boolean {
@@ -149,7 +266,15 @@ export class MemoryNamespace implements NamespaceManager {
     const entry = this.#entry();
     this.#generation = entry?.generation ?? 0;
     if (entry === undefined) return null;
-    return { data: entry.data, decoded: entry.decoded, bytes: entry.bytes, created: entry.created, accessed: entry.accessed, generation: entry.generation };
+    return {
+      data: entry.data,
+      decoded: entry.decoded,
+      bytes: entry.bytes,
+      created: entry.created,
+      accessed: entry.accessed,
+      generation: entry.generation,
+      owner: entry.owner,
+    };
   }
 
   async save(changes: SessionChanges): Promise<WriteResult> {
@@ -164,7 +289,9 @@ export class MemoryNamespace implements NamespaceManager {
         decodeInto(decoded, key, bytes);
         total += key.length + bytes.byteLength;
       }
-      sessions.set(this.id, { data: new Map(changes.set), decoded, bytes: total, created: changes.created, accessed: changes.accessed, generation });
+      const owner = changes.owner ?? null;
+      this.#index(owner);
+      sessions.set(this.id, { data: new Map(changes.set), decoded, bytes: total, created: changes.created, accessed: changes.accessed, generation, owner });
       this.#generation = generation;
       this.#evict();
     } else {
@@ -186,10 +313,26 @@ export class MemoryNamespace implements NamespaceManager {
         data.set(key, bytes);
         decodeInto(decoded, key, bytes);
       }
-      sessions.set(this.id, { data, decoded, bytes: total, created: changes.created, accessed: changes.accessed, generation: entry.generation });
+      const owner = changes.owner === undefined ? entry.owner : changes.owner;
+      if (entry.owner !== null && entry.owner.id !== owner?.id) this.#space.unindex(entry.owner.id, this.id);
+      this.#index(owner);
+      sessions.set(this.id, { data, decoded, bytes: total, created: changes.created, accessed: changes.accessed, generation: entry.generation, owner });
     }
     this.#sweep(changes.accessed);
     return 'ok';
+  }
+
+  /** Adds this id to `owner`'s index (an entry left under a previous owner is stale, dropped when read). */
+  #index(owner: SessionOwner | null): void {
+    if (owner === null) return;
+    checkOwnerId(owner.id);
+    const { owners } = this.#space;
+    let ids = owners.get(owner.id);
+    if (ids === undefined) {
+      ids = new Set();
+      owners.set(owner.id, ids);
+    }
+    ids.add(this.id);
   }
 
   async touch(accessed: number): Promise<WriteResult> {
@@ -202,7 +345,7 @@ export class MemoryNamespace implements NamespaceManager {
 
   async remove(): Promise<void> {
     await this.#waitForOthers();
-    this.#space.sessions.delete(this.id);
+    this.#space.drop(this.id);
     this.#generation = 0;
   }
 
@@ -259,7 +402,7 @@ export class MemoryNamespace implements NamespaceManager {
     if (sessions.size <= maxEntries) return;
     for (const id of sessions.keys()) {
       if (sessions.size <= maxEntries) break;
-      if (!locks.has(id) && id !== this.id) sessions.delete(id);
+      if (!locks.has(id) && id !== this.id) this.#space.drop(id);
     }
   }
 
@@ -273,7 +416,7 @@ export class MemoryNamespace implements NamespaceManager {
     for (const [id, entry] of space.sessions) {
       const idle = timeout !== null && now - entry.accessed > timeout * 1000;
       const old = maxLifetime !== null && now - entry.created > maxLifetime * 1000;
-      if ((idle || old) && !space.locks.has(id)) space.sessions.delete(id);
+      if ((idle || old) && !space.locks.has(id)) space.drop(id);
     }
   }
 }
