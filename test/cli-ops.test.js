@@ -62,11 +62,11 @@ describe('cli: wasm-session gc, stat, inspect, owners', function () {
     const live = await stored(dir, now);
     const dry = run('gc', dir, '--idle', '30m', '--max-age', '30d', '--dry-run');
     assert.equal(dry.status, 0, dry.stderr);
-    assert.match(dry.stdout, /^dry run: 3 session file\(s\): 2 would remove \(16 KiB\), 1 kept, 0 skipped \(in use\), 0 corrupt; [\d.]+ s\n$/);
+    assert.match(dry.stdout, /^dry run: 3 session file\(s\): 2 would remove \(8\.0 KiB\), 1 kept, 0 skipped \(in use\), 0 corrupt; [\d.]+ s\n$/);
     assert.equal(sessionFiles(dir).length, 3);
     const wet = run('gc', dir, '--idle', '30m', '--max-age', '30d');
     assert.equal(wet.status, 0, wet.stderr);
-    assert.match(wet.stdout, /^3 session file\(s\): 2 removed \(16 KiB\), 1 kept, 0 skipped \(in use\), 0 corrupt; \d+ empty directories removed; [\d.]+ s\n$/);
+    assert.match(wet.stdout, /^3 session file\(s\): 2 removed \(8\.0 KiB\), 1 kept, 0 skipped \(in use\), 0 corrupt; \d+ empty directories removed; [\d.]+ s\n$/);
     assert.equal(wet.stderr, '', 'no progress line when stderr is not a terminal');
     assert.deepEqual(sessionFiles(dir), [path.relative(dir, fileOf(dir, live))]);
     assert.ok(!snapshotTree(dir).some((p) => p.includes(idle)));
@@ -183,7 +183,7 @@ describe('cli: wasm-session gc, stat, inspect, owners', function () {
     const r = run('stat', dir);
     assert.equal(r.status, 0, r.stderr);
     const out = r.stdout;
-    assert.match(out, /^sessions +4 \(32 KiB, [\d.]+ KiB on disk\), 5 keys$/m);
+    assert.match(out, /^sessions +4 \(16 KiB, [\d.]+ KiB on disk\), 5 keys$/m);
     assert.match(out, /^owners +3 session\(s\) bound to an owner; index: 2 owner\(s\), 3 entries$/m);
     assert.match(
       out,

@@ -59,7 +59,7 @@ describe('sweep() on the dbm store', function () {
     assert.equal(r.kept, 2);
     assert.equal(r.skipped, 0);
     assert.equal(r.corrupt, 0);
-    assert.ok(r.bytesFreed >= 2 * 8192);
+    assert.ok(r.bytesFreed >= 2 * 4096);
     assert.deepEqual(
       sessionFiles(dir)
         .map((p) => path.basename(p, '.dbm'))
