@@ -66,7 +66,10 @@ describe('cli: wasm-session gc, stat, inspect, owners', function () {
     assert.equal(sessionFiles(dir).length, 3);
     const wet = run('gc', dir, '--idle', '30m', '--max-age', '30d');
     assert.equal(wet.status, 0, wet.stderr);
-    assert.match(wet.stdout, /^3 session file\(s\): 2 removed \(8\.0 KiB\), 1 kept, 0 skipped \(in use\), 0 corrupt; \d+ empty directories removed; [\d.]+ s\n$/);
+    assert.match(
+      wet.stdout,
+      /^3 session file\(s\): 2 removed \(8\.0 KiB\), 1 kept, 0 skipped \(in use\), 0 corrupt; \d+ empty directories removed; [\d.]+ s\n$/,
+    );
     assert.equal(wet.stderr, '', 'no progress line when stderr is not a terminal');
     assert.deepEqual(sessionFiles(dir), [path.relative(dir, fileOf(dir, live))]);
     assert.ok(!snapshotTree(dir).some((p) => p.includes(idle)));

@@ -12,10 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Session } from 'wasm-session/session';
 import { sessionCases, createSessions } from '../contenders/session/wasm-common.js';
-import * as shapes from '../lib/shapes.js';
+import { express, flat20, MAX_AGE } from '../lib/shapes.js';
 
-const { MAX_AGE } = shapes;
-const shape = shapes[process.env.SHAPE ?? 'express'];
+const shape = { express, flat20 }[process.env.SHAPE ?? 'express'];
 
 const [type = 'memory', which = 'load', countArg = '100000'] = process.argv.slice(2);
 const count = Number(countArg);
