@@ -4,6 +4,7 @@
 //   wasm-session stat DATA_DIR     what is there: counts, bytes, ages, problems
 //   wasm-session inspect DATA_DIR ID   one session, read-only
 //   wasm-session owners rebuild|list DATA_DIR ...   the owner index
+//   wasm-session import --from KIND SOURCE --to TARGET   sessions from another store
 //   wasm-session dbm check|dump|stat FILE   one dbm file
 // Built on the public APIs. Everything but gc and owners rebuild is
 // read-only (shared locks, no access recorded), so safe on a live
@@ -15,6 +16,9 @@ import nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { Dbm } from './dbm/index.js';
+import { connectRedisSource, type ImportResult, type ImportSource, importSessions, sessionFileStoreSource } from './ops/import.js';
+import type { SessionOptions } from './session/options.js';
+import { closeRedisConnections } from './session/stores/redis.js';
 import { DbmError, DbmCorruptError } from './errors.js';
 import type { SweepResult } from './session/namespace.js';
 import { listSessions, parseDuration, sweep } from './session/ops.js';
@@ -26,6 +30,8 @@ usage: wasm-session stat DATA_DIR [--json]
 usage: wasm-session inspect DATA_DIR ID [--json]
 usage: wasm-session owners rebuild DATA_DIR [--dry-run] [--json]
 usage: wasm-session owners list DATA_DIR OWNER [--json]
+usage: wasm-session import --from session-file-store SRC_DIR --to TARGET [--file-extension .json] [--ttl SECONDS] [--dry-run] [--json]
+usage: wasm-session import --from connect-redis URL[,URL...] [--prefix sess:] --to TARGET [--dry-run] [--json]
 usage: wasm-session dbm <command> FILE [options]
 
 DATA_DIR is the session store's dataDir: sessions in <DATA_DIR>/<xx>/<yy>/<id>.dbm,
@@ -44,6 +50,14 @@ the owner index in <DATA_DIR>/owners. Run these as the application's user.
   owners rebuild   make the owner index entries bound sessions lack, remove
              stale ones (gc does this too); no session is removed
   owners list      an owner's live sessions (id prefixes only)
+  import     copy an express-session store's sessions (session-file-store's
+             directory, or connect-redis's keys: several URLs for the masters
+             of a cluster) into the store a WasmSessionStore reads, under the
+             same ids, so users stay logged in; sessions the old store would
+             treat as expired are skipped. TARGET: a data directory (the dbm
+             store), or redis://... (the Redis store; --to-prefix PREFIX, default
+             'wasm-session:'). A session already in the target is left alone.
+             --dry-run counts the source only. Exit 1 if any failed
 
 dbm commands (one file):
   check FILE     verify every page and invariant; exit 1 if the file is damaged
@@ -59,12 +73,14 @@ options:
 class UsageError extends Error {}
 
 interface Parsed {
-  group: 'dbm' | 'gc' | 'stat' | 'inspect' | 'owners';
+  group: 'dbm' | 'gc' | 'stat' | 'inspect' | 'owners' | 'import';
   command: string;
   args: string[];
   flags: Set<string>;
   idle?: string;
   maxAge?: string;
+  /** The import command's options with a value (--from, --to, --prefix, ...). */
+  values: Map<string, string>;
   lockTimeout: number;
 }
 
@@ -78,7 +94,13 @@ const FLAGS: Record<string, readonly string[]> = {
   inspect: ['--json'],
   'owners rebuild': ['--dry-run', '--json'],
   'owners list': ['--json'],
+  import: ['--dry-run', '--json'],
 };
+/** Options with a value, per command (besides --lock-timeout, and --idle/--max-age of gc). */
+const VALUE_OPTIONS: Record<string, readonly string[]> = {
+  import: ['--from', '--to', '--to-prefix', '--prefix', '--file-extension', '--ttl'],
+};
+const IMPORT_SOURCES = ['session-file-store', 'connect-redis'];
 /** Positional arguments after the command. */
 const ARGS: Record<string, readonly string[]> = {
   'dbm check': ['FILE'],
@@ -89,17 +111,20 @@ const ARGS: Record<string, readonly string[]> = {
   inspect: ['DATA_DIR', 'ID'],
   'owners rebuild': ['DATA_DIR'],
   'owners list': ['DATA_DIR', 'OWNER'],
+  import: ['SOURCE'],
 };
 
 function parse(argv: string[]): Parsed {
   const [group, ...rest] = argv;
   if (group === undefined) throw new UsageError('missing command');
-  if (!['dbm', 'gc', 'stat', 'inspect', 'owners'].includes(group)) throw new UsageError(`unknown command '${group}'`);
+  if (!['dbm', 'gc', 'stat', 'inspect', 'owners', 'import'].includes(group)) throw new UsageError(`unknown command '${group}'`);
   const flags = new Set<string>();
   const positional: string[] = [];
   let lockTimeout = 10_000;
   let idle: string | undefined;
   let maxAge: string | undefined;
+  const values = new Map<string, string>();
+  const valueOptions = VALUE_OPTIONS[group] ?? [];
   // One iterator: an option's argument is taken from it by next().
   const it = rest[Symbol.iterator]();
   const value = (name: string): string => {
@@ -113,7 +138,10 @@ function parse(argv: string[]): Parsed {
       if (!Number.isFinite(lockTimeout) || lockTimeout < 0) throw new UsageError('--lock-timeout takes milliseconds');
     } else if (a === '--idle') idle = value(a);
     else if (a === '--max-age') maxAge = value(a);
-    else if (a.startsWith('--')) flags.add(a);
+    else if (valueOptions.includes(a)) {
+      if (values.has(a)) throw new UsageError(`${a} given twice`);
+      values.set(a, value(a));
+    } else if (a.startsWith('--')) flags.add(a);
     else positional.push(a);
   }
   const sub = group === 'dbm' || group === 'owners';
@@ -138,7 +166,22 @@ function parse(argv: string[]): Parsed {
       throw new UsageError((e as Error).message.replace(/^wasm-session: /, ''));
     }
   }
-  return { group: group as Parsed['group'], command: command ?? '', args: positional, flags, idle, maxAge, lockTimeout };
+  if (key === 'import') checkImportOptions(values);
+  return { group: group as Parsed['group'], command: command ?? '', args: positional, flags, idle, maxAge, values, lockTimeout };
+}
+
+function checkImportOptions(values: Map<string, string>): void {
+  const from = values.get('--from');
+  if (from === undefined) throw new UsageError(`import needs --from (${IMPORT_SOURCES.join(' or ')})`);
+  if (!IMPORT_SOURCES.includes(from)) throw new UsageError(`unknown --from '${from}' (${IMPORT_SOURCES.join(' or ')})`);
+  if (!values.has('--to')) throw new UsageError('import needs --to (a data directory, or a redis:// URL)');
+  const only: Record<string, string> = { '--prefix': 'connect-redis', '--file-extension': 'session-file-store', '--ttl': 'session-file-store' };
+  for (const [option, source] of Object.entries(only)) {
+    if (values.has(option) && from !== source) throw new UsageError(`${option} is an option of --from ${source}`);
+  }
+  if (values.has('--to-prefix') && !isRedisUrl(values.get('--to')!)) throw new UsageError('--to-prefix is for a redis:// target');
+  const ttl = values.get('--ttl');
+  if (ttl !== undefined && !(Number(ttl) > 0)) throw new UsageError("--ttl takes seconds (session-file-store's ttl option)");
 }
 
 function show(value: unknown, json: boolean): string {
@@ -355,6 +398,72 @@ async function runOwnersList(p: Parsed, io: Io): Promise<number> {
   return 0;
 }
 
+const isRedisUrl = (s: string): boolean => /^rediss?:\/\//.test(s);
+
+/** Where `import` reads from. */
+function importSource(p: Parsed): ImportSource {
+  const source = p.args[0]!;
+  if (p.values.get('--from') === 'connect-redis') {
+    const urls = source.split(',').filter((u) => u !== '');
+    for (const u of urls) if (!isRedisUrl(u)) throw new CliError(`wasm-session: ${JSON.stringify(u)} is not a redis:// URL`);
+    return connectRedisSource(urls.length === 1 ? urls[0]! : urls, { prefix: p.values.get('--prefix') });
+  }
+  const dir = nodePath.resolve(source);
+  let st: Stats;
+  try {
+    st = lstatSync(dir);
+  } catch {
+    throw new CliError(`wasm-session: ${dir} does not exist`);
+  }
+  if (!st.isDirectory()) throw new CliError(`wasm-session: ${dir} is not a directory`);
+  const ttl = p.values.get('--ttl');
+  return sessionFileStoreSource(dir, { fileExtension: p.values.get('--file-extension'), ttl: ttl === undefined ? undefined : Number(ttl) });
+}
+
+/** The session options of `import`'s target: the ones a WasmSessionStore of the application would get. */
+function importTarget(p: Parsed): SessionOptions {
+  const to = p.values.get('--to')!;
+  if (isRedisUrl(to)) {
+    const prefix = p.values.get('--to-prefix');
+    return { type: 'redis', redis: prefix === undefined ? { url: to } : { url: to, prefix } };
+  }
+  return { dataDir: nodePath.resolve(to), allowUnsafeDataDir: p.flags.has('--allow-unsafe-data-dir'), lockTimeout: p.lockTimeout };
+}
+
+async function runImport(p: Parsed, io: Io): Promise<number> {
+  const json = p.flags.has('--json');
+  const dryRun = p.flags.has('--dry-run');
+  const source = importSource(p);
+  const target = importTarget(p);
+  const to = p.values.get('--to')!;
+  const tty = io.progress.isTTY === true && !json;
+  let seen = 0;
+  let result: ImportResult;
+  try {
+    result = await importSessions(source, target, {
+      dryRun,
+      onProgress: (r) => {
+        // Every 256 entries: a terminal line per session would cost more than the copy.
+        if (tty && ++seen % 256 === 0) io.progress.write(`\r\x1b[K${seen} read: ${r.imported} imported, ${r.expired} expired, ${r.failed} failed`);
+      },
+    });
+  } finally {
+    if (tty && seen >= 256) io.progress.write('\r\x1b[K');
+    if (target.type === 'redis') await closeRedisConnections();
+  }
+  if (json) {
+    io.out(JSON.stringify({ from: p.values.get('--from'), source: source.description, to, dryRun, ...result }));
+  } else {
+    const would = dryRun ? 'would be imported' : 'imported';
+    io.out(
+      `${dryRun ? 'dry run: ' : ''}${source.description}: ${result.imported} session(s) ${would} into ${to}, ${result.expired} expired (skipped), ${dryRun ? '' : `${result.existing} already there (left alone), `}${result.failed} failed`,
+    );
+    for (const e of result.errors) io.err(`  ${e.sid}: ${e.message}`);
+    if (result.failed > result.errors.length) io.err(`  ... and ${result.failed - result.errors.length} more`);
+  }
+  return result.failed > 0 ? 1 : 0;
+}
+
 const BAR_WIDTH = 40;
 
 function histogram(title: string, counts: readonly number[], out: Out): void {
@@ -479,6 +588,8 @@ export async function main(
         return await runStat(parsed, io);
       case 'inspect':
         return await runInspect(parsed, io);
+      case 'import':
+        return await runImport(parsed, io);
       default:
         return parsed.command === 'rebuild' ? await runRebuild(parsed, io) : await runOwnersList(parsed, io);
     }

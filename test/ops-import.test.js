@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import express from 'express';
-import { connectRedisSource, importSessions, sessionFileStoreSource } from '../dist/ops/import.js';
+import { connectRedisSource, importSessions, sessionFileStoreSource } from 'wasm-session/import';
 import { closeRedisConnections } from 'wasm-session';
 import { createClient, createCluster } from 'redis';
 import { describeRedis, startCluster, startRedis } from './helpers/redis.js';

@@ -104,6 +104,9 @@ const expectations = {
     assert.match(out, /^dry run: 2 of 4 would go\nremoved 2, kept 1, skipped 1 \(in use\)\nnext time: removed 1\n/);
     assert.match(out, /from cron: npx wasm-session gc <dataDir> --idle 30m --max-age 1d\n$/);
   },
+  'import-sessions.js': (out) => {
+    assert.equal(out, 'dry run: 1 to import, 1 expired\nimported 1, skipped 1 expired, 0 failed\nann-sid: user ann; bob-sid: null\n');
+  },
   'sessions-of-user.js': (out) => {
     assert.match(out, /^\* x{8}… Firefox on Linux\n {2}x{8}… (Chrome on Android|Safari on iPhone)\n {2}x{8}… (Chrome on Android|Safari on iPhone)\n/);
     assert.match(out, /logged out 2 other session\(s\)\nthe phone's request saves: false, and is a new session: true\nann's sessions now: 1; bob's: 1\n$/);

@@ -29,6 +29,8 @@ export interface ImportResult {
   imported: number;
   /** Sessions the source store already considered expired: not copied. */
   expired: number;
+  /** Sessions the target already holds under that id (imported before, or made there since): left alone. A dry run does not look at the target: 0. */
+  existing: number;
   /** Entries that could not be read or written, with why (the first 20). */
   failed: number;
   errors: { sid: string; message: string }[];
@@ -53,11 +55,14 @@ export function cookieExpiry(session: Record<string, unknown>): number | null {
 /**
  * Copies every session of `source` into a WasmSessionStore built from
  * `target` (the same options the application gives it: `{ dataDir }`,
- * `{ type: 'redis', redis: {...} }`, ...). A session that is already in
- * the target is replaced by the source's (the import is the migration).
+ * `{ type: 'redis', redis: {...} }`, ...). A session that the target
+ * already holds is left alone (counted as `existing`): an import run again
+ * after the switch must not take back what users did on the new store. A
+ * session ended on the new store since the switch is not known there any
+ * more, so a run after the switch brings it back: import before switching.
  */
 export async function importSessions(source: ImportSource, target: SessionOptions, options: ImportOptions = {}): Promise<ImportResult> {
-  const result: ImportResult = { imported: 0, expired: 0, failed: 0, errors: [] };
+  const result: ImportResult = { imported: 0, expired: 0, existing: 0, failed: 0, errors: [] };
   const store = options.dryRun ? null : new WasmSessionStore(target);
   const fail = (sid: string, err: unknown): void => {
     result.failed++;
@@ -70,8 +75,11 @@ export async function importSessions(source: ImportSource, target: SessionOption
       else if (store === null) result.imported++;
       else {
         try {
-          await store.set(entry.sid, entry.session);
-          result.imported++;
+          if ((await store.get(entry.sid)) !== null) result.existing++;
+          else {
+            await store.set(entry.sid, entry.session);
+            result.imported++;
+          }
         } catch (err) {
           fail(entry.sid, err);
         }
