@@ -1,5 +1,6 @@
 // A benchmark server in a process of its own: node bench/http/child.js
-// <server file> with HOST, PORT, DATA_DIR and SECRET in the environment.
+// <server file> with HOST, PORT, DATA_DIR and SECRET in the environment
+// (and REDIS_URL for the servers on Redis).
 // Stops on SIGTERM (closing the server first).
 
 import path from 'node:path';
@@ -16,6 +17,7 @@ const handle = await server.start({
   port: Number(process.env.PORT),
   dataDir: process.env.DATA_DIR,
   secret: process.env.SECRET,
+  redisUrl: process.env.REDIS_URL,
 });
 process.once('SIGTERM', () => {
   handle.close().then(

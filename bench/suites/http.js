@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { removeTempDir, tempDir } from '../lib/files.js';
 import { packageVersion } from '../lib/harness.js';
+import { acquireRedis, redisAvailable, releaseRedis } from '../lib/redis-server.js';
 import { currentReport } from '../lib/report.js';
 import { MIN_TIME } from '../lib/scenario.js';
 
@@ -44,6 +45,8 @@ const SERVERS = [
   'express-session-memorystore.js',
   'express-session-file-store.js',
   'express-session-wasm-dbm.js',
+  'express-session-connect-redis.js',
+  'express-session-wasm-redis.js',
   'fastify-bare.js',
   'fastify-wasm-dbm.js',
   'fastify-session-memory.js',
@@ -55,6 +58,8 @@ const RELATIVE_TARGETS = [
   { file: 'express-wasm-dbm.js', vs: 'express-session-memorystore.js', bound: 1.5 },
   { file: 'express-session-wasm-dbm.js', vs: 'express-session-file-store.js', bound: 10 },
   { file: 'fastify-wasm-dbm.js', vs: 'fastify-session-memory.js', bound: 1 },
+  // The Redis issue's bound for the store cycle, applied to whole requests.
+  { file: 'express-session-wasm-redis.js', vs: 'express-session-connect-redis.js', bound: 1.2 },
 ];
 
 const HOST = '127.0.0.1';
@@ -65,7 +70,12 @@ const ROUND_SECONDS = Math.max(1, 2 * MIN_TIME);
 const SHARED_REQUESTS = Math.max(1000, Math.round(5000 * MIN_TIME));
 const CHILD = fileURLToPath(new URL('../http/child.js', import.meta.url));
 
-const serverModules = await Promise.all(SERVERS.map((file) => import(`../http/servers/${file}`)));
+const allModules = await Promise.all(SERVERS.map((file) => import(`../http/servers/${file}`)));
+/** Why the servers on Redis are left out of this run, or null (they need a redis-server, which the suite starts). */
+const redisSkipped = redisAvailable() === true ? null : redisAvailable();
+const active = SERVERS.map((file, i) => [file, allModules[i]]).filter(([, m]) => !(m.meta.redis && redisSkipped));
+const serverFiles = active.map(([file]) => file);
+const serverModules = active.map(([, m]) => m);
 
 export function versions() {
   const all = { autocannon: packageVersion('autocannon') };
@@ -97,11 +107,11 @@ function canConnect(port) {
 }
 
 /** Starts a server file in a child process; resolves once it accepts connections. */
-async function startServer(file, dataDir) {
+async function startServer(file, dataDir, redisUrl) {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const child = spawn(process.execPath, [CHILD, `servers/${file}`], {
-      env: { ...process.env, HOST, PORT: String(port), DATA_DIR: dataDir, SECRET },
+      env: { ...process.env, HOST, PORT: String(port), DATA_DIR: dataDir, SECRET, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     let exited = null;
@@ -186,9 +196,11 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US');
 export async function run() {
   const root = tempDir('http');
   const servers = [];
+  const redis = serverModules.some((m) => m.meta.redis) ? await acquireRedis() : null;
   try {
-    for (const file of SERVERS) servers.push(await startServer(file, path.join(root, file.replace(/\.js$/, ''))));
-    const metas = Object.fromEntries(SERVERS.map((f, i) => [f, serverModules[i].meta]));
+    if (redisSkipped) console.log(`The servers on Redis are left out: ${redisSkipped}`);
+    for (const file of serverFiles) servers.push(await startServer(file, path.join(root, file.replace(/\.js$/, '')), redis?.url));
+    const metas = Object.fromEntries(serverFiles.map((f, i) => [f, serverModules[i].meta]));
     console.log(
       `Servers (child processes, by PID): ${servers.map((s) => `${metas[s.file].name} pid ${s.pid} port ${s.port}`).join('; ')}. ` +
         `${CONNECTIONS} connections; ${ROUNDS} rounds of ${ROUND_SECONDS} s per server, alternating the order; shared-session runs of ${SHARED_REQUESTS} requests.`,
@@ -199,13 +211,13 @@ export async function run() {
       cookies[s.file] = metas[s.file].sessions ? await Promise.all(Array.from({ length: CONNECTIONS }, () => newSession(s))) : undefined;
       await cannon(s, { cookies: cookies[s.file], duration: Math.max(1, MIN_TIME) }); // warm-up
     }
-    const runs = Object.fromEntries(SERVERS.map((f) => [f, []]));
+    const runs = Object.fromEntries(serverFiles.map((f) => [f, []]));
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? servers : [...servers].reverse();
       for (const s of order) runs[s.file].push(await cannon(s, { cookies: cookies[s.file], duration: ROUND_SECONDS }));
     }
-    const base = SERVERS[0];
-    const rows = SERVERS.map((file) => {
+    const base = serverFiles[0];
+    const rows = serverFiles.map((file) => {
       const rs = runs[file];
       const total2xx = rs.reduce((a, x) => a + x['2xx'], 0);
       const seconds = rs.reduce((a, x) => a + x.duration, 0);
@@ -272,6 +284,7 @@ export async function run() {
     for (const { file, vs, bound } of RELATIVE_TARGETS) {
       const a = rows.find((r) => r.file === file);
       const b = rows.find((r) => r.file === vs);
+      if (a === undefined || b === undefined) continue; // left out of this run (Redis)
       const ratios = runs[file].map((x, i) => reqPerSec(x) / reqPerSec(runs[vs][i]));
       report?.addTarget({
         target: `${a.name}: req/s >= ${bound}x ${b.name}`,
@@ -295,6 +308,7 @@ export async function run() {
     }
   } finally {
     for (const s of servers) await s.stop();
+    if (redis) await releaseRedis();
     removeTempDir(root);
   }
 }
