@@ -555,3 +555,38 @@ describeRedis('the owner index on a cluster', function () {
     await waitFor(async () => (await listSessions(owners[0], options)).length === 1, { message: 'one left' });
   });
 });
+
+describeRedis('owners and sweep() when Redis is unavailable', function () {
+  this.timeout(30000);
+  after(() => closeRedisConnections());
+
+  it('binding saves, listing, revoking and sweeping fail with SessionStoreUnavailableError, as every operation does; after it is back they work', async () => {
+    const server = await startRedis();
+    try {
+      const options = { type: 'redis', redis: { url: server.url, prefix: `down${process.pid}:`, commandTimeout: 500 }, useCookies: false };
+      const s = await login(options, 'ann');
+      const t = await open(options, s.id);
+      t.setOwner('bob');
+      await server.kill();
+      const unavailable = (err) => err.code === 'ERR_SESSION_STORE_UNAVAILABLE';
+      await assert.rejects(t.save(), unavailable);
+      await assert.rejects(listSessions('ann', options), unavailable);
+      await assert.rejects(revokeSessions('ann', options), unavailable);
+      await assert.rejects(sweep({ ...options, idle: '1h' }), unavailable);
+      await server.restart();
+      await waitFor(
+        () =>
+          listSessions('ann', options).then(
+            () => true,
+            () => false,
+          ),
+        { message: 'the store to work again' },
+      );
+      // Without persistence the restart lost everything: nothing listed, and a binding save starts over.
+      assert.deepEqual(await listSessions('ann', options), []);
+      assert.equal(await revokeSessions('ann', options), 0);
+    } finally {
+      await server.stop();
+    }
+  });
+});
