@@ -869,7 +869,7 @@ function derive(options: StoreOptions): Derived {
       life: options.maxLifetime === null ? '-1' : String(Math.ceil(options.maxLifetime * 1000)),
       maxBytes: String(options.maxSessionBytes),
       ownerTtl: String(ownerIndexTtl(options.maxLifetime) ?? -1),
-      graceUs: String(ownerGrace(options.lockTimeout, settings.commandTimeout) * 1000),
+      graceUs: String(Math.ceil(ownerGrace(options.lockTimeout, settings.commandTimeout) * 1000)),
     };
     derivedCache.set(options, derived);
   }
