@@ -63,6 +63,11 @@ describeRedis('RedisNamespace on one redis-server', function () {
     makeStore: (id, extra) => store(id, extra),
     stored: async (id) => (await probe.exists(`${ctx.prefix}{${id}}`)) === 1,
     statics: (extra) => ({ ids: () => RedisNamespace.ids(opts(extra)), clear: () => RedisNamespace.clear(opts(extra)) }),
+    // Each test has a prefix of its own (ctx.prefix): that is the space extra.key names.
+    owners: (extra) => ({
+      owned: (owner) => RedisNamespace.ownedSessions(owner, opts(extra)),
+      revoke: (owner, except) => RedisNamespace.revokeOwned(owner, opts(extra), except),
+    }),
   });
 
   it('stores one hash per session under <prefix>{<id>}: k:<key> fields hold the msgpack bytes, m:c / m:a / m:g the times and generation', async () => {
@@ -401,6 +406,10 @@ describeRedis('RedisNamespace on a 3-master cluster', function () {
     makeStore: (id, extra) => new RedisNamespace(id, opts(extra)),
     stored: async (id) => (await probe.exists(`${ctx.prefix}{${id}}`)) === 1,
     statics: (extra) => ({ ids: () => RedisNamespace.ids(opts(extra)), clear: () => RedisNamespace.clear(opts(extra)) }),
+    owners: (extra) => ({
+      owned: (owner) => RedisNamespace.ownedSessions(owner, opts(extra)),
+      revoke: (owner, except) => RedisNamespace.revokeOwned(owner, opts(extra), except),
+    }),
   });
 
   it('spreads many sessions over every master, each session’s hash and lock on one slot; ids() and clear() cover every master', async () => {

@@ -1,6 +1,7 @@
 // A user's sessions: Session.setOwner() at login, listSessions() and
-// revokeSessions() ("log out my other devices"), on the dbm and memory
-// stores through the Session API; then the dbm store's owner index on disk
+// revokeSessions() ("log out my other devices"), on the dbm, memory and
+// Redis stores through the Session API (Redis's own index is in
+// redis-owners.test.js); then the dbm store's owner index on disk
 // (layout, modes, stale and missing entries, crashes between the index and
 // the session, hostile entries, rebuilding it from the session files).
 
@@ -11,9 +12,10 @@ import path from 'node:path';
 import { Session, SessionCorruptError, listSessions, revokeSessions, sweep } from 'wasm-session';
 import { Dbm } from 'wasm-session/dbm';
 import { rebuildOwnerIndex } from '../dist/session/stores/dbm-gc.js';
-import { storeOptions } from 'wasm-session/session';
+import { closeRedisConnections, storeOptions } from 'wasm-session/session';
 import { tempDir } from './helpers/index.js';
 import { snapshotTree } from './helpers/http.js';
+import { describeRedis, startRedis } from './helpers/redis.js';
 
 const open = (options, id) => Session.open(undefined, undefined, id === undefined ? options : { ...options, id });
 
@@ -32,14 +34,34 @@ const fileOf = (dir, id) => path.join(dir, id.slice(0, 2), id.slice(2, 4), `${id
 const entryOf = (dir, owner, id) => path.join(dir, 'owners', hashOf(owner).slice(0, 2), hashOf(owner), id);
 
 let spaces = 0;
+let redis = null;
+/** [name, the session options of a test, describe(), hooks around the suite]. */
 const STORES = [
-  ['dbm', (dir) => ({ dataDir: dir, useCookies: false })],
-  ['memory', () => ({ type: 'memory', key: `owners_${process.pid}_${++spaces}`, useCookies: false })],
+  ['dbm', (dir) => ({ dataDir: dir, useCookies: false }), describe],
+  ['memory', () => ({ type: 'memory', key: `owners_${process.pid}_${++spaces}`, useCookies: false }), describe],
+  [
+    'redis',
+    () => ({ type: 'redis', redis: { url: redis.url, prefix: `owners${process.pid}_${++spaces}:` }, useCookies: false }),
+    describeRedis,
+    {
+      before: async () => {
+        redis = await startRedis();
+      },
+      after: async () => {
+        await closeRedisConnections();
+        await redis?.stop();
+      },
+    },
+  ],
 ];
 
-for (const [name, makeOptions] of STORES) {
-  describe(`owners on the ${name} store: setOwner(), listSessions(), revokeSessions()`, function () {
+for (const [name, makeOptions, describeStore, hooks] of STORES) {
+  describeStore(`owners on the ${name} store: setOwner(), listSessions(), revokeSessions()`, function () {
     this.timeout(30000);
+    if (hooks) {
+      before(hooks.before);
+      after(hooks.after);
+    }
     let tmp;
     let options;
     beforeEach(() => {

@@ -37,9 +37,11 @@
 //    are skipped by readers and may be cleaned by anyone who checks, under
 //    the store's own exclusion, that the session still is not the owner's;
 //  - the index can be rebuilt from the sessions, since each names its owner.
-// A Redis store does it with a set per owner: SADD before the session's
-// write, the owner as a field of the session's hash, SMEMBERS plus a check
-// of that field to list, SREM for stale members.
+// The Redis store does it with a sorted set per owner hash: ZADD before the
+// session's write (on a cluster another slot, so another command), the
+// owner as fields of the session's hash, ZSCAN plus a check of that field
+// to list, and a conditional ZREM of stale members that leaves young ones
+// (a bind in flight) alone: REDIS.md, "Owners".
 
 import type { DbmModule } from './dbm-module.js';
 import type { RedisSettings } from './stores/redis-options.js';

@@ -242,7 +242,7 @@ export class Session implements Iterable<[string, unknown]> {
    * agent); `null` unbinds. Stored with the next save(); regenerateId()
    * keeps it, invalidate() and delete() clear it. listSessions() and
    * revokeSessions() find the session by its owner. Needs a store with
-   * owners (the dbm and memory stores): else a SessionError
+   * owners (the dbm, memory and Redis stores): else a SessionError
    * (ERR_SESSION_OWNERS_UNSUPPORTED).
    */
   setOwner(owner: string | null, info?: Record<string, string | number | boolean | null>): this {

@@ -4,8 +4,12 @@
 // share the hash tag `{<id>}`, so on a cluster they are on one slot and one
 // Lua script can touch both. Every operation is one round trip: a script
 // that checks the lock, applies the create/update rule and writes, with the
-// key's TTL set in the same step (no sweeper). REDIS.md has the layout byte
-// by byte and the failure model.
+// key's TTL set in the same step (no sweeper needed). A session bound to an
+// owner (Session.setOwner()) also has an entry in its owner's index, a
+// sorted set on another slot, made by one more round trip before the save
+// (see "The owner index" below); sweep() enforces limits shorter than the
+// TTLs and keeps that index clean. REDIS.md has the layout byte by byte and
+// the failure model.
 //
 // Connections: one per configured URL (or cluster) for the whole process,
 // made on first use and shared by every instance (instances are per
@@ -18,7 +22,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { LockTimeoutError } from '../../errors.js';
 import { SessionCorruptError, SessionError, SessionLockLostError, SessionStoreUnavailableError } from '../errors.js';
 import { isValidId } from '../ids.js';
-import type { NamespaceManager, SessionChanges, StoredSession, StoreOptions, WriteResult } from '../namespace.js';
+import type {
+  NamespaceManager,
+  OwnedSession,
+  SessionChanges,
+  SessionOwner,
+  StoredSession,
+  StoreOptions,
+  SweepPolicy,
+  SweepResult,
+  WriteResult,
+} from '../namespace.js';
+import { checkOwnerId, makeOwner, ownerHash } from '../owner.js';
 import type { RedisClientLike, RedisSettings } from './redis-options.js';
 
 type RedisModule = typeof import('redis');
@@ -83,9 +98,13 @@ return {0, all}`;
 /**
  * ARGV: token, mode ('c' create | 'u' update), generation (create: the new
  * one; update: the one read), created, accessed, idle ms, life ms, max bytes,
- * n, then n field/value pairs to set, then the fields to delete.
+ * n, the owner op ('' unchanged | '+' bind | '-' unbind), the owner id and
+ * its m:i JSON (both '' unless '+'), then n field/value pairs to set, then
+ * the fields to delete.
  * Create: only where nothing is stored ({2}). Update: only the creation that
- * was read ({1}). Over max bytes: {5, bytes}, nothing written. m:s keeps the
+ * was read ({1}). Over max bytes: {5, bytes}, nothing written. The owner
+ * (m:o, m:i) is written by the same HSET as the data, an unbind's HDEL with
+ * the deleted keys: one atomic step, after the index entry was made. m:s keeps the
  * session's size (key bytes + value bytes of every k: field), updated from
  * the sizes of the fields this save replaces or deletes (a value is never
  * empty: HSTRLEN 0 means no such field); a hash without it is counted whole.
@@ -94,10 +113,11 @@ return {0, all}`;
  */
 const SAVE = `${LOCK_CHECK}${TTL}
 local h = KEYS[1]
-local first = 10
+local first = 13
 local dels = first + 2 * tonumber(ARGV[9])
 local size = 0
 local args = {'m:c', ARGV[4], 'm:a', ARGV[5], 'm:s', 0}
+local unbind = false
 if ARGV[2] == 'c' then
   if redis.call('EXISTS', h) == 1 then return {2} end
   args[7] = 'm:g'
@@ -125,9 +145,17 @@ else
     local n = redis.call('HSTRLEN', h, ARGV[i])
     if n > 0 then size = size - (#ARGV[i] - 2 + n) end
   end
+  unbind = ARGV[10] == '-'
+end
+if ARGV[10] == '+' then
+  args[#args + 1] = 'm:o'
+  args[#args + 1] = ARGV[11]
+  args[#args + 1] = 'm:i'
+  args[#args + 1] = ARGV[12]
 end
 for i = first, dels - 1, 2 do size = size + #ARGV[i] - 2 + #ARGV[i + 1] end
 if size > tonumber(ARGV[8]) then return {5, size} end
+if unbind then redis.call('HDEL', h, 'm:o', 'm:i') end
 local i = dels
 while i <= #ARGV do
   local last = math.min(i + 6999, #ARGV)
@@ -185,6 +213,107 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+// The owner index: a sorted set per owner, `<prefix>{<h>}:owner` (h: 32 hex
+// of SHA-256 of the owner id, owner.ts's ownerHash()), member = session id,
+// score = when the entry was made, in microseconds of the index node's own
+// clock (TIME), so that the grace period below is measured by one clock
+// whatever the application servers' clocks say. It is on its own slot: on
+// a cluster, never in a script with the session. A binder makes the entry
+// (INDEX) before the save script stores m:o; a reader checks each entry
+// against the session's m:o; a cleaner removes an entry (UNINDEX) only if
+// it is still the one it judged and older than the grace period, so a bind
+// in flight (entry made, save not yet applied) is never undone.
+
+/** Microseconds of the node's clock, as an exact integer string (Lua's own number format would round it). */
+const NOW_US = `
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end`;
+
+/**
+ * KEYS[1]: the owner's index. ARGV: session id, the index's TTL in ms
+ * ('-1': none, for sessions without maxLifetime, which may live on for as
+ * long as they are used). ZADD with the time now; the TTL only grows: a new
+ * key gets it, an existing one is extended (GT) or, for '-1', made
+ * persistent; a persistent one stays so. Reply: the score.
+ */
+const INDEX = `${NOW_US}
+local k = KEYS[1]
+local fresh = redis.call('EXISTS', k) == 0
+local score = string.format('%.0f', now_us())
+redis.call('ZADD', k, score, ARGV[1])
+if ARGV[2] == '-1' then
+  if not fresh then redis.call('PERSIST', k) end
+elseif fresh then
+  redis.call('PEXPIRE', k, ARGV[2])
+else
+  redis.call('PEXPIRE', k, ARGV[2], 'GT')
+end
+return score`;
+
+/**
+ * KEYS[1]: an owner's index. ARGV: session id, the score the caller judged
+ * ('': whatever it is now), grace in µs, dry ('1': decide, remove nothing).
+ * Removes the entry only if it still has that score (a binder since made
+ * it again) and is at least the grace old. 1: removed (or would be), 0: not.
+ */
+const UNINDEX = `${NOW_US}
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not s then return 0 end
+if ARGV[2] ~= '' and tonumber(s) ~= tonumber(ARGV[2]) then return 0 end
+if now_us() - tonumber(s) < tonumber(ARGV[3]) then return 0 end
+if ARGV[4] ~= '1' then redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 1`;
+
+/**
+ * revokeOwned(), one session. ARGV: token (''), owner id. Waits out a lock
+ * like every operation; removes the hash only if m:o is still the owner.
+ * {0}: removed; {1, m:o or nil}: not the owner's (nothing done).
+ */
+const REVOKE = `${LOCK_CHECK}
+local o = redis.call('HGET', KEYS[1], 'm:o')
+if o ~= ARGV[2] then return {1, o} end
+redis.call('DEL', KEYS[1])
+return {0}`;
+
+/**
+ * sweep(), one session. ARGV: now (session clock, ms), idle ms, max age ms
+ * ('-1': no limit), dry ('1'), remove corrupt ('1'). Never waits: a lock
+ * held (the lock key, not the mark) is {3} (skipped). {6}: gone. Corrupt
+ * (not a hash, or no valid m:c / m:a / m:g): {7, removed 0/1, bytes}.
+ * Kept: {0, m:o or nil}. Over: {1, bytes, m:o or nil}, removed unless dry.
+ * The times are decided here, under Redis's own atomicity, not by a read
+ * before: a request that wrote since is seen.
+ */
+const SWEEP = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return {3} end
+local h = KEYS[1]
+local kind = redis.call('TYPE', h)['ok']
+if kind == 'none' then return {6} end
+local function corrupt()
+  local bytes = 0
+  if kind == 'hash' then
+    for _, x in ipairs(redis.call('HGETALL', h)) do bytes = bytes + #x end
+  end
+  if ARGV[5] ~= '1' then return {7, 0, bytes} end
+  if ARGV[4] ~= '1' then redis.call('DEL', h) end
+  return {7, 1, bytes}
+end
+if kind ~= 'hash' then return corrupt() end
+local v = redis.call('HMGET', h, 'm:c', 'm:a', 'm:g', 'm:o')
+local created = tonumber(v[1])
+local accessed = tonumber(v[2])
+if not created or not accessed or not v[3] then return corrupt() end
+local now = tonumber(ARGV[1])
+local idle = tonumber(ARGV[2])
+local age = tonumber(ARGV[3])
+if not ((idle >= 0 and now - accessed > idle) or (age >= 0 and now - created > age)) then return {0, v[4]} end
+local bytes = 0
+for _, x in ipairs(redis.call('HGETALL', h)) do bytes = bytes + #x end
+if ARGV[4] ~= '1' then redis.call('DEL', h) end
+return {1, bytes, v[4]}`;
+
 interface Script {
   readonly text: string;
   readonly sha: string;
@@ -200,6 +329,10 @@ const SCRIPTS = {
   lock: script(LOCK, 2),
   unlock: script(UNLOCK, 2),
   renew: script(RENEW, 1),
+  index: script(INDEX, 1),
+  unindex: script(UNINDEX, 1),
+  revoke: script(REVOKE, 2),
+  sweep: script(SWEEP, 2),
 };
 
 // ---------------------------------------------------------------------------
@@ -520,6 +653,29 @@ function hasLockMark(fields: Buffer[]): boolean {
   }
   return false;
 }
+/** m:i: what a binding holds besides its id, as JSON: {"since":<ms>,"info":{...}}. */
+function encodeBinding(owner: SessionOwner): string {
+  return JSON.stringify({ since: owner.since, info: owner.info });
+}
+
+/** The binding of m:o (the owner id, UTF-8) and m:i; throws an Error saying what is wrong. `id`: the id to give it (default: m:o's). */
+function decodeBinding(ownerId: Buffer | null | undefined, ownerInfo: Buffer | null | undefined, id?: string): SessionOwner {
+  if (!ownerId || !ownerInfo) throw new Error('the owner fields m:o and m:i are not both there');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(ownerInfo.toString('utf8'));
+  } catch (err) {
+    throw new Error(`the owner field m:i is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const { since, info } = (parsed ?? {}) as { since?: unknown; info?: unknown };
+  if (typeof since !== 'number' || !Number.isFinite(since)) throw new Error('the owner field m:i has no valid binding time');
+  try {
+    return makeOwner(id ?? ownerId.toString('utf8'), info, since);
+  } catch (err) {
+    throw new Error(`the owner fields are not a valid binding: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 const asBuffer = (bytes: Uint8Array): Buffer => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 
 /** The settings a store instance needs, worked out once per StoreOptions object (a server passes the same one to every request). */
@@ -529,6 +685,173 @@ interface Derived {
   readonly idle: string;
   readonly life: string;
   readonly maxBytes: string;
+  /** The owner index's TTL in ms ('-1': none; see ownerIndexTtl()). */
+  readonly ownerTtl: string;
+  /** The grace period of owner index entries, in µs (see ownerGrace()). */
+  readonly graceUs: string;
+}
+
+/**
+ * An owner index entry younger than this may belong to a bind in flight
+ * (its entry made, its save not yet applied: the save may wait for a lock,
+ * and each command may take up to commandTimeout), so no cleaner removes
+ * it, whatever the session says: at least a minute.
+ */
+function ownerGrace(lockTimeout: number, commandTimeout: number): number {
+  return Math.max(60_000, 2 * (lockTimeout + commandTimeout));
+}
+
+/**
+ * How long an owner's index outlives its last bind: a session cannot live
+ * longer than maxLifetime after its creation (its TTL is cut to it), so with
+ * maxLifetime, that plus a day (for clocks that drift or stand still). Without
+ * maxLifetime a session lives on as long as it is used, and its TTL is renewed
+ * by requests that never touch the index: the index gets no TTL then (null),
+ * and its stale entries go by the cleaners (listing, revoking, remove() of a
+ * bound session, sweep()); Redis drops a sorted set whose last entry goes.
+ */
+function ownerIndexTtl(maxLifetime: number | null): number | null {
+  return maxLifetime === null ? null : Math.ceil(maxLifetime * 1000) + 86_400_000;
+}
+
+/** A store error for a Redis error: unavailability, a key of another type (`wrongType`), or as it is. */
+function typedError(err: unknown, conn: Connection, what: string, wrongType: (err: Error) => Error): unknown {
+  if (isReplyError(err, conn.mod)) {
+    if (isNoScript(err)) return err;
+    if (err.message.includes('WRONGTYPE')) return wrongType(err);
+    if (!UNAVAILABLE_REPLY.test(err.message)) return err;
+  } else if (err instanceof TypeError || err instanceof RangeError) {
+    return err;
+  }
+  const why = (err as Error)?.message ?? String(err);
+  return new SessionStoreUnavailableError('redis', `wasm-session: the Redis session store (${conn.label}) is unavailable for ${what}: ${why}`, {
+    cause: err,
+  });
+}
+
+/** One command of the store on any key of its configuration (routed by `routingKey` on a cluster, or sent `via` one node), errors typed. */
+async function command(
+  settings: RedisSettings,
+  routingKey: string,
+  args: Arg[],
+  what: string,
+  wrongType: (err: Error) => Error,
+  via?: NodeClient,
+): Promise<unknown> {
+  const conn = await connectionFor(settings);
+  try {
+    return await send(conn, routingKey, args, settings.commandTimeout, via);
+  } catch (err) {
+    throw typedError(err, conn, what, wrongType);
+  }
+}
+
+/** A script (EVALSHA; EVAL once when Redis does not know it yet, e.g. after a restart) on `keys`, all of one slot, routed by the first. */
+async function evalScript(
+  settings: RedisSettings,
+  s: Script,
+  keys: readonly string[],
+  args: Arg[],
+  what: string,
+  wrongType: (err: Error) => Error,
+): Promise<unknown> {
+  try {
+    return await command(settings, keys[0]!, ['EVALSHA', s.sha, s.keys, ...keys, ...args], what, wrongType);
+  } catch (err) {
+    if (!isNoScript(err)) throw err;
+    return command(settings, keys[0]!, ['EVAL', s.text, s.keys, ...keys, ...args], what, wrongType);
+  }
+}
+
+/** Runs `fn` on each item, at most `limit` at a time; every call settles before it resolves, or rejects with the first error. */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | null = null;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== null) throw (failure as { err: unknown }).err;
+}
+
+/** The index key of owners whose hash is `hash`: `<prefix>{<hash>}:owner`. */
+const ownerKey = (prefix: string, hash: string): string => `${prefix}{${hash}}:owner`;
+
+/** One owner index (one owner hash) of a configuration: entries made, listed and removed as the rules at the scripts say. */
+class OwnerIndex {
+  readonly key: string;
+  readonly #derived: Derived;
+
+  constructor(
+    derived: Derived,
+    readonly hash: string,
+  ) {
+    this.#derived = derived;
+    this.key = ownerKey(derived.settings.prefix, hash);
+  }
+
+  get #what(): string {
+    return `the owner index ${this.key}`;
+  }
+
+  readonly #wrongType = (err: Error): Error =>
+    new SessionError(`wasm-session: ${this.key} is not an owner index of this store (a sorted set): ${err.message}; remove it`, 'ERR_SESSION_STORE');
+
+  #eval(s: Script, args: Arg[]): Promise<unknown> {
+    return evalScript(this.#derived.settings, s, [this.key], args, this.#what, this.#wrongType);
+  }
+
+  /** Makes (or renews) the entry of session `id`: before the save that binds it, never after. */
+  async add(id: string): Promise<void> {
+    await this.#eval(SCRIPTS.index, [id, this.#derived.ownerTtl]);
+  }
+
+  /** Whether there is an entry for `id`. */
+  async has(id: string): Promise<boolean> {
+    return (await command(this.#derived.settings, this.key, ['ZSCORE', this.key, id], this.#what, this.#wrongType)) !== null;
+  }
+
+  /**
+   * Removes the entry of `id` if it is stale: the caller found, after the
+   * entry was read with `score` ('': any), that the session is not the
+   * owner's. Kept while younger than the grace period (a bind in flight),
+   * or when made again since (its score changed). Whether it was removed
+   * (with `dry`: would be).
+   */
+  async dropStale(id: string, score: string, dry = false): Promise<boolean> {
+    return (await this.#eval(SCRIPTS.unindex, [id, score, this.#derived.graceUs, dry ? '1' : '0'])) === 1;
+  }
+
+  /**
+   * Removes the entry of `id`, read with `score`, whose session the caller
+   * itself just removed: stale for sure unless made again since (a new
+   * bind changes its score), so without a grace period.
+   */
+  async dropRemoved(id: string, score: string): Promise<boolean> {
+    return (await this.#eval(SCRIPTS.unindex, [id, score, '0', '0'])) === 1;
+  }
+
+  /** The entries, [id, score], a page at a time (ZSCAN: every entry present throughout is seen; an id may come twice). */
+  async *pages(): AsyncIterable<[string, string][]> {
+    let cursor = '0';
+    do {
+      const [next, flat] = (await command(this.#derived.settings, this.key, ['ZSCAN', this.key, cursor, 'COUNT', '500'], this.#what, this.#wrongType)) as [
+        Buffer,
+        Buffer[],
+      ];
+      cursor = next.toString();
+      const page: [string, string][] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) page.push([flat[i]!.toString('latin1'), flat[i + 1]!.toString('latin1')]);
+      yield page;
+    } while (cursor !== '0');
+  }
 }
 
 const derivedCache = new WeakMap<StoreOptions, Derived>();
@@ -545,6 +868,8 @@ function derive(options: StoreOptions): Derived {
       idle: String(Math.ceil((options.timeout ?? settings.ttl) * 1000)),
       life: options.maxLifetime === null ? '-1' : String(Math.ceil(options.maxLifetime * 1000)),
       maxBytes: String(options.maxSessionBytes),
+      ownerTtl: String(ownerIndexTtl(options.maxLifetime) ?? -1),
+      graceUs: String(Math.ceil(ownerGrace(options.lockTimeout, settings.commandTimeout) * 1000)),
     };
     derivedCache.set(options, derived);
   }
@@ -561,6 +886,8 @@ export class RedisNamespace implements NamespaceManager {
   readonly #derived: Derived;
   /** The generation (m:g) of what this instance last read or created; '': none. */
   #generation = '';
+  /** The owner stored in what this instance last read or wrote, whose index entry goes stale when it unbinds or removes the session. */
+  #knownOwner: SessionOwner | null = null;
   /** The token of the lock this instance holds, or null. */
   #token: string | null = null;
   #renewal: NodeJS.Timeout | null = null;
@@ -593,40 +920,16 @@ export class RedisNamespace implements NamespaceManager {
   }
 
   /** One command, with errors made typed: unavailability, corruption (a key of another type). */
-  async #send(routingKey: string, args: Arg[], via?: NodeClient): Promise<unknown> {
-    const conn = await this.#connection();
-    try {
-      return await send(conn, routingKey, args, this.#derived.settings.commandTimeout, via);
-    } catch (err) {
-      throw this.#typed(err, conn);
-    }
+  #send(routingKey: string, args: Arg[], via?: NodeClient): Promise<unknown> {
+    return command(this.#derived.settings, routingKey, args, this.#what, this.#wrongType, via);
   }
 
-  #typed(err: unknown, conn: Connection): unknown {
-    if (isReplyError(err, conn.mod)) {
-      if (isNoScript(err)) return err;
-      if (err.message.includes('WRONGTYPE')) {
-        return new SessionCorruptError(this.#what, this.id, new Error(`${this.key} is not a hash of this store: ${err.message}`));
-      }
-      if (!UNAVAILABLE_REPLY.test(err.message)) return err;
-    } else if (err instanceof TypeError || err instanceof RangeError) {
-      return err;
-    }
-    const why = (err as Error)?.message ?? String(err);
-    return new SessionStoreUnavailableError('redis', `wasm-session: the Redis session store (${conn.label}) is unavailable for ${this.#what}: ${why}`, {
-      cause: err,
-    });
-  }
+  readonly #wrongType = (err: Error): Error =>
+    new SessionCorruptError(this.#what, this.id, new Error(`${this.key} is not a hash of this store: ${err.message}`));
 
   /** Runs a script (EVALSHA; EVAL once when Redis does not know it yet, e.g. after a restart). */
-  async #eval(s: Script, args: Arg[]): Promise<unknown> {
-    const keys = s.keys === '2' ? [this.key, this.lockKey] : [this.lockKey];
-    try {
-      return await this.#send(this.key, ['EVALSHA', s.sha, s.keys, ...keys, ...args]);
-    } catch (err) {
-      if (!isNoScript(err)) throw err;
-      return this.#send(this.key, ['EVAL', s.text, s.keys, ...keys, ...args]);
-    }
+  #eval(s: Script, args: Arg[]): Promise<unknown> {
+    return evalScript(this.#derived.settings, s, s.keys === '2' ? [this.key, this.lockKey] : [this.lockKey], args, this.#what, this.#wrongType);
   }
 
   /**
@@ -698,18 +1001,22 @@ export class RedisNamespace implements NamespaceManager {
   #found(fields: Buffer[] | null): StoredSession | null {
     if (fields === null) {
       this.#generation = '';
+      this.#knownOwner = null;
       return null;
     }
     const stored = this.#parse(fields);
     this.#generation = stored.generation;
+    this.#knownOwner = stored.owner;
     return stored;
   }
 
-  #parse(fields: Buffer[]): StoredSession & { generation: string } {
+  #parse(fields: Buffer[]): StoredSession & { generation: string; owner: SessionOwner | null } {
     const data = new Map<string, Uint8Array>();
     let created: number | undefined;
     let accessed: number | undefined;
     let generation: string | undefined;
+    let ownerId: Buffer | undefined;
+    let ownerInfo: Buffer | undefined;
     for (let i = 0; i < fields.length; i += 2) {
       const field = fields[i]!;
       const value = fields[i + 1]!;
@@ -719,6 +1026,8 @@ export class RedisNamespace implements NamespaceManager {
         if (field[2] === 0x63) created = Number(value.toString('latin1'));
         else if (field[2] === 0x61) accessed = Number(value.toString('latin1'));
         else if (field[2] === 0x67) generation = value.toString('latin1');
+        else if (field[2] === 0x6f) ownerId = value;
+        else if (field[2] === 0x69) ownerInfo = value;
         // m:s (the size, for the save script), m:l (the lock mark) and unknown m: fields are not the Session's business.
       } else if (!(field[0] === 0x6d && field[1] === 0x3a)) {
         throw this.#corrupt(`a field that is neither a session key (k:) nor metadata (m:): ${JSON.stringify(field.toString('latin1').slice(0, 40))}`);
@@ -727,19 +1036,53 @@ export class RedisNamespace implements NamespaceManager {
     if (created === undefined || accessed === undefined || generation === undefined || Number.isNaN(created) || Number.isNaN(accessed)) {
       throw this.#corrupt('the created (m:c), accessed (m:a) or generation (m:g) field is missing or not a number');
     }
-    return { data, created, accessed, generation };
+    let owner: SessionOwner | null = null;
+    if (ownerId !== undefined || ownerInfo !== undefined) {
+      try {
+        owner = decodeBinding(ownerId, ownerInfo);
+      } catch (err) {
+        throw this.#corrupt((err as Error).message);
+      }
+    }
+    return { data, created, accessed, generation, owner };
   }
 
   #corrupt(why: string): SessionCorruptError {
     return new SessionCorruptError(this.#what, this.id, new Error(`${this.key}: ${why}`));
   }
 
+  /**
+   * A bind (`changes.owner` an owner) makes the owner's index entry first,
+   * then stores m:o and m:i in the save script with the data; an unbind
+   * (null) deletes them there. After a rebind or unbind that was applied,
+   * the old owner's entry is stale, and removed if past the grace period.
+   */
   async save(changes: SessionChanges): Promise<WriteResult> {
     const create = changes.mode === 'create';
     const generation = create ? randomBytes(12).toString('base64url') : this.#generation;
     const { idle, life, maxBytes } = this.#derived;
+    const owner = changes.owner;
+    let binding: Arg[] = ['', '', ''];
+    if (owner === null) binding = ['-', '', ''];
+    else if (owner !== undefined) {
+      checkOwnerId(owner.id);
+      binding = ['+', owner.id, encodeBinding(owner)];
+      // The entry before the session names its owner, never after (namespace.ts): a failure here writes nothing.
+      await this.#index(owner.id).add(this.id);
+    }
+    const previous = create ? null : this.#knownOwner;
     const reply = await this.#run(SCRIPTS.save, () => {
-      const args: Arg[] = [create ? 'c' : 'u', generation, String(changes.created), String(changes.accessed), idle, life, maxBytes, String(changes.set.size)];
+      const args: Arg[] = [
+        create ? 'c' : 'u',
+        generation,
+        String(changes.created),
+        String(changes.accessed),
+        idle,
+        life,
+        maxBytes,
+        String(changes.set.size),
+        ...binding,
+      ];
       for (const [key, bytes] of changes.set) args.push(`k:${key}`, asBuffer(bytes));
       for (const key of changes.delete) args.push(`k:${key}`);
       return args;
@@ -747,8 +1090,15 @@ export class RedisNamespace implements NamespaceManager {
     switch (reply[0]) {
       case OK:
         if (create) this.#generation = generation;
+        if (owner !== undefined) {
+          this.#knownOwner = owner;
+          if (previous !== null && ownerHash(previous.id) !== (owner === null ? '' : ownerHash(owner.id))) await this.#dropEntry(previous.id);
+        } else if (create) {
+          this.#knownOwner = null;
+        }
         return 'ok';
       case GONE:
+        this.#knownOwner = null;
         return 'gone';
       case EXISTS:
         return 'exists';
@@ -768,9 +1118,32 @@ export class RedisNamespace implements NamespaceManager {
     return reply[0] === OK ? 'ok' : 'gone';
   }
 
+  /** Deletes the hash; the index entry of the owner it was read with is stale then, and removed if past the grace period. */
   async remove(): Promise<void> {
     await this.#run(SCRIPTS.remove, () => []);
     this.#generation = '';
+    const owner = this.#knownOwner;
+    this.#knownOwner = null;
+    if (owner !== null) await this.#dropEntry(owner.id);
+  }
+
+  #index(owner: string): OwnerIndex {
+    return new OwnerIndex(this.#derived, ownerHash(owner));
+  }
+
+  /**
+   * Removes this session's entry from `owner`'s index after this instance
+   * unbound or removed the session (so, unless a binder made it again, the
+   * entry is stale): only past the grace period. Best effort: the session
+   * is already as it should be, and a stale entry is harmless (cleaned by
+   * listing, revoking or sweep()).
+   */
+  async #dropEntry(owner: string): Promise<void> {
+    try {
+      await this.#index(owner).dropStale(this.id, '');
+    } catch (err) {
+      if (!(err instanceof SessionStoreUnavailableError || err instanceof SessionError)) throw err;
+    }
   }
 
   /**
@@ -841,10 +1214,24 @@ export class RedisNamespace implements NamespaceManager {
 
   /** Every stored session id of the configuration: SCAN of `<prefix>{*}` on the server, or on every master of a cluster. */
   static async *ids(options: StoreOptions): AsyncIterable<string> {
+    const prefix = derive(options).settings.prefix;
+    for await (const keys of RedisNamespace.#scan(options, '')) {
+      for (const key of keys) {
+        const id = key.slice(prefix.length + 1, -1);
+        if (isValidId(id)) yield id;
+      }
+    }
+  }
+
+  /**
+   * The keys `<prefix>{*}<suffix>` (the prefix's glob characters escaped):
+   * SCAN on the server, or on every master of a cluster, one SCAN reply at
+   * a time, each key once (SCAN may return one twice).
+   */
+  static async *#scan(options: StoreOptions, suffix: string): AsyncIterable<string[]> {
     const { settings } = derive(options);
     const conn = await connectionFor(settings);
-    const prefix = settings.prefix;
-    const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}`;
+    const pattern = `${settings.prefix.replace(/[*?[\]\\]/g, '\\$&')}{*}${suffix}`;
     const probe = new RedisNamespace('0'.repeat(32), options);
     const nodes: (NodeClient | undefined)[] = [undefined];
     if (conn.cluster) {
@@ -860,19 +1247,20 @@ export class RedisNamespace implements NamespaceManager {
       do {
         const [next, keys] = (await probe.#send(probe.key, ['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'], node)) as [Buffer, Buffer[]];
         cursor = next.toString();
+        const batch: string[] = [];
         for (const k of keys) {
           const key = k.toString();
-          const id = key.slice(prefix.length + 1, -1);
-          if (isValidId(id) && !seen.has(id)) {
-            seen.add(id);
-            yield id;
+          if (!seen.has(key)) {
+            seen.add(key);
+            batch.push(key);
           }
         }
+        if (batch.length > 0) yield batch;
       } while (cursor !== '0');
     }
   }
 
-  /** Removes every stored session of the configuration (locks held stay, and expire by their lease). */
+  /** Removes every stored session of the configuration (locks held stay, and expire by their lease), then the owner index entries left stale. */
   static async clear(options: StoreOptions): Promise<void> {
     let batch: Promise<unknown>[] = [];
     for await (const id of RedisNamespace.ids(options)) {
@@ -884,5 +1272,270 @@ export class RedisNamespace implements NamespaceManager {
       }
     }
     await Promise.all(batch);
+    await RedisNamespace.#cleanIndexes(options, emptySweepResult(), false, () => {});
   }
+
+  /**
+   * The sessions bound to `owner` (see NamespaceClass.ownedSessions): the
+   * entries of the owner's index, each checked against the session's m:o
+   * (one HMGET per session, a few at a time, no lock waited for: a read
+   * records nothing) and yielded only if it is exactly `owner`. Expired
+   * sessions are gone by their TTL, or left to the caller's times check.
+   * Damaged sessions are left out; stale entries are removed (past the
+   * grace period).
+   */
+  static async *ownedSessions(owner: string, options: StoreOptions): AsyncIterable<OwnedSession> {
+    checkOwnerId(owner);
+    const index = new OwnerIndex(derive(options), ownerHash(owner));
+    const want = Buffer.from(owner, 'utf8');
+    const seen = new Set<string>();
+    for await (const page of index.pages()) {
+      const found: OwnedSession[] = [];
+      await eachLimited(page, SESSIONS_AT_ONCE, async ([id, score]) => {
+        if (seen.has(id)) return;
+        seen.add(id);
+        if (!isValidId(id)) {
+          await index.dropStale(id, score);
+          return;
+        }
+        const ns = new RedisNamespace(id, options);
+        let fields: (Buffer | null)[];
+        try {
+          fields = (await ns.#send(ns.key, ['HMGET', ns.key, 'm:o', 'm:i', 'm:c', 'm:a'])) as (Buffer | null)[];
+        } catch (err) {
+          if (err instanceof SessionCorruptError) return;
+          throw err;
+        }
+        const [o, i, c, a] = fields;
+        if (!o || ownerHash(o.toString('utf8')) !== index.hash) {
+          await index.dropStale(id, score);
+          return;
+        }
+        // Another owner whose id has the same hash: its entry, not stale, not ours.
+        if (!o.equals(want)) return;
+        const created = Number(c?.toString('latin1') ?? Number.NaN);
+        const accessed = Number(a?.toString('latin1') ?? Number.NaN);
+        if (Number.isNaN(created) || Number.isNaN(accessed)) return;
+        let binding: SessionOwner;
+        try {
+          binding = decodeBinding(o, i, owner);
+        } catch {
+          return;
+        }
+        found.push({ id, created, accessed, owner: binding });
+      });
+      yield* found;
+    }
+  }
+
+  /**
+   * Removes the sessions bound to `owner` except those in `except` (see
+   * NamespaceClass.revokeOwned): each by a script that waits out another's
+   * lock (at most options.lockTimeout, as every operation does) and deletes
+   * the hash only if m:o is still `owner`; its entry goes with it. A
+   * session that stays locked longer is not removed: the others are, then
+   * the LockTimeoutError is thrown (with `removed`). A request in flight on
+   * a removed session cannot bring it back (its save finds the generation
+   * gone).
+   */
+  static async revokeOwned(owner: string, options: StoreOptions, except: ReadonlySet<string>): Promise<number> {
+    checkOwnerId(owner);
+    const index = new OwnerIndex(derive(options), ownerHash(owner));
+    let removed = 0;
+    let timedOut: Error | null = null;
+    const seen = new Set<string>();
+    for await (const page of index.pages()) {
+      await eachLimited(page, SESSIONS_AT_ONCE, async ([id, score]) => {
+        if (except.has(id) || seen.has(id)) return;
+        seen.add(id);
+        if (!isValidId(id)) {
+          await index.dropStale(id, score);
+          return;
+        }
+        const ns = new RedisNamespace(id, options);
+        let reply: unknown[];
+        try {
+          reply = await ns.#run(SCRIPTS.revoke, () => [owner]);
+        } catch (err) {
+          if (err instanceof LockTimeoutError) timedOut ??= err;
+          else if (!(err instanceof SessionCorruptError)) throw err;
+          return;
+        }
+        if (reply[0] === OK) {
+          removed++;
+          await index.dropRemoved(id, score);
+          return;
+        }
+        const o = reply[1] as Buffer | null | undefined;
+        if (!o || ownerHash(o.toString('utf8')) !== index.hash) await index.dropStale(id, score);
+      });
+    }
+    if (timedOut !== null) throw Object.assign(timedOut, { removed });
+    return removed;
+  }
+
+  /**
+   * Removes the sessions `policy` says are over (see NamespaceClass.sweep):
+   * SCAN of the session hashes (every master of a cluster), and for each a
+   * script that decides by the stored times, in Redis, and never waits: a
+   * locked session is skipped. The TTLs already drop idle sessions; this
+   * enforces an idle or maxAge shorter than them, and keeps the owner index
+   * right: an entry made for a kept bound session the index lacks, stale
+   * entries removed (past the grace period). dryRun: counts only.
+   */
+  static async sweep(options: StoreOptions, policy: SweepPolicy): Promise<SweepResult> {
+    const started = Date.now();
+    const derived = derive(options);
+    const prefix = derived.settings.prefix;
+    const result = emptySweepResult();
+    const { dryRun, signal, onProgress } = policy;
+    const args = [
+      String(options.now()),
+      policy.idle === null ? '-1' : String(policy.idle),
+      policy.maxAge === null ? '-1' : String(policy.maxAge),
+      dryRun ? '1' : '0',
+      policy.removeCorrupt ? '1' : '0',
+    ];
+    let lastProgress = Number.NEGATIVE_INFINITY;
+    const progress = (): void => {
+      const t = Date.now();
+      if (onProgress === undefined || t - lastProgress < PROGRESS_MS) return;
+      lastProgress = t;
+      result.ms = t - started;
+      onProgress({ ...result });
+    };
+    const check = (): void => {
+      if (signal?.aborted) throw aborted(signal, result);
+    };
+
+    // 1. The sessions.
+    for await (const keys of RedisNamespace.#scan(options, '')) {
+      for (let at = 0; at < keys.length; at += SWEEP_CHUNK) {
+        check();
+        await eachLimited(keys.slice(at, at + SWEEP_CHUNK), SESSIONS_AT_ONCE, async (key) => {
+          const id = key.slice(prefix.length + 1, -1);
+          if (!isValidId(id)) {
+            result.foreign++;
+            return;
+          }
+          result.scanned++;
+          const ns = new RedisNamespace(id, options);
+          const reply = (await ns.#eval(SCRIPTS.sweep, args)) as unknown[];
+          switch (reply[0]) {
+            case OK: {
+              result.kept++;
+              const o = reply[1] as Buffer | null | undefined;
+              if (!o) return;
+              // A bound session the index lacks (lost, or never made by an older writer): made again, as a binder would.
+              const index = new OwnerIndex(derived, ownerHash(o.toString('utf8')));
+              if (await index.has(id)) return;
+              if (!dryRun) await index.add(id);
+              result.ownerEntriesRestored++;
+              return;
+            }
+            case 1: {
+              result.removed++;
+              result.bytesFreed += Number(reply[1]);
+              const o = reply[2] as Buffer | null | undefined;
+              if (o && (await new OwnerIndex(derived, ownerHash(o.toString('utf8'))).dropStale(id, '', dryRun))) result.ownerEntriesRemoved++;
+              return;
+            }
+            case LOCKED:
+              result.skipped++;
+              return;
+            case 7:
+              result.corrupt++;
+              if (reply[1] === 1) {
+                result.removedCorrupt++;
+                result.bytesFreed += Number(reply[2]);
+              }
+              return;
+            default:
+              return; // gone meanwhile
+          }
+        });
+        progress();
+      }
+    }
+    // 2. The owner index.
+    await RedisNamespace.#cleanIndexes(options, result, dryRun, () => {
+      check();
+      progress();
+    });
+    result.ms = Date.now() - started;
+    return result;
+  }
+
+  /**
+   * Removes the stale entries of every owner index of the configuration
+   * (SCAN of `<prefix>{*}:owner`): each checked against its session,
+   * removed past the grace period; counted in `result`. `step` is called
+   * before each index and page (abort, progress).
+   */
+  static async #cleanIndexes(options: StoreOptions, result: SweepResult, dryRun: boolean, step: () => void): Promise<void> {
+    const derived = derive(options);
+    const prefix = derived.settings.prefix;
+    for await (const keys of RedisNamespace.#scan(options, ':owner')) {
+      for (const key of keys) {
+        step();
+        const hash = key.slice(prefix.length + 1, -'}:owner'.length);
+        if (!/^[0-9a-f]{32}$/.test(hash)) {
+          result.foreign++;
+          continue;
+        }
+        const index = new OwnerIndex(derived, hash);
+        for await (const page of index.pages()) {
+          step();
+          await eachLimited(page, SESSIONS_AT_ONCE, async ([id, score]) => {
+            if ((await RedisNamespace.#isStale(options, hash, id)) && (await index.dropStale(id, score, dryRun))) result.ownerEntriesRemoved++;
+          });
+        }
+      }
+    }
+  }
+
+  /** Whether an entry under owner hash `hash` for `id` is stale: the session is missing, unbound, or bound to an owner of another hash (a damaged one is not). */
+  static async #isStale(options: StoreOptions, hash: string, id: string): Promise<boolean> {
+    if (!isValidId(id)) return true;
+    const ns = new RedisNamespace(id, options);
+    let o: Buffer | null;
+    try {
+      o = (await ns.#send(ns.key, ['HGET', ns.key, 'm:o'])) as Buffer | null;
+    } catch (err) {
+      if (err instanceof SessionCorruptError) return false;
+      throw err;
+    }
+    return o === null || ownerHash(o.toString('utf8')) !== hash;
+  }
+}
+
+/** How many sessions the statics work on at once (commands in flight; node-redis pipelines them). */
+const SESSIONS_AT_ONCE = 32;
+/** Sessions per step of a sweep: between two steps it checks its signal and may report progress. */
+const SWEEP_CHUNK = 256;
+/** How often a long sweep reports progress (ms). */
+const PROGRESS_MS = 200;
+
+/** Counts of a sweep, all zero. */
+function emptySweepResult(): SweepResult {
+  return {
+    scanned: 0,
+    removed: 0,
+    kept: 0,
+    skipped: 0,
+    corrupt: 0,
+    removedCorrupt: 0,
+    foreign: 0,
+    bytesFreed: 0,
+    ownerEntriesRemoved: 0,
+    ownerEntriesRestored: 0,
+    dirsRemoved: 0,
+    ms: 0,
+  };
+}
+
+/** An AbortError carrying the counts so far. */
+function aborted(signal: AbortSignal, result: SweepResult): Error {
+  const reason = signal.reason instanceof Error ? signal.reason : Object.assign(new Error('the sweep was aborted'), { name: 'AbortError' });
+  return Object.assign(reason, { result: { ...result } });
 }
