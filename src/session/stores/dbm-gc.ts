@@ -32,6 +32,7 @@ import { lstatSync, rmdirSync, unlinkSync } from 'node:fs';
 import nodePath from 'node:path';
 import type { SessionOwner, StoreOptions, SweepPolicy, SweepResult } from '../namespace.js';
 import { ownerHash } from '../owner.js';
+import { emptySweepResult, sweepAborted } from '../sweep-result.js';
 import { isValidId } from '../ids.js';
 import { DEFAULT_MAX_SESSION_BYTES } from '../options.js';
 import { msgpackCodec } from '../../codec.js';
@@ -111,30 +112,6 @@ function unlinkIfSame(path: string, st: fs.Stats): boolean {
 /** One turn of the event loop. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Counts of a sweep, all zero. */
-export function emptySweepResult(): SweepResult {
-  return {
-    scanned: 0,
-    removed: 0,
-    kept: 0,
-    skipped: 0,
-    corrupt: 0,
-    removedCorrupt: 0,
-    foreign: 0,
-    bytesFreed: 0,
-    ownerEntriesRemoved: 0,
-    ownerEntriesRestored: 0,
-    dirsRemoved: 0,
-    ms: 0,
-  };
-}
-
-/** An AbortError carrying the counts so far. */
-function aborted(signal: AbortSignal, result: SweepResult): Error {
-  const reason = signal.reason instanceof Error ? signal.reason : Object.assign(new Error('the sweep was aborted'), { name: 'AbortError' });
-  return Object.assign(reason, { result: { ...result } });
-}
-
 /** What the collector does: sweep (remove what is over, then clean the index) or rebuild (only the index). */
 interface Mode {
   readonly removeSessions: boolean;
@@ -166,7 +143,7 @@ export async function sweepDataDir(options: StoreOptions, policy: SweepPolicy, m
 
   // 1. The session files.
   for await (const { id, path } of walkSessionFiles(dataDir, { onOther: () => rmdir.foreign(), onDirDone: rmdir.done })) {
-    if (signal?.aborted) throw aborted(signal, result);
+    if (signal?.aborted) throw sweepAborted(signal, result);
     result.scanned++;
     const outcome = await collectFile(options, id, path, now, maxBytes, policy, mode, result);
     if (outcome !== 'removed') rmdir.keep();
@@ -174,7 +151,7 @@ export async function sweepDataDir(options: StoreOptions, policy: SweepPolicy, m
   }
   // 2. The owner index.
   for await (const entry of walkOwnerEntries(dataDir, { onOther: () => rmdir.foreign(), onDirDone: rmdir.done })) {
-    if (signal?.aborted) throw aborted(signal, result);
+    if (signal?.aborted) throw sweepAborted(signal, result);
     const stale = () => isStale(options, entry.hash, entry.id, maxBytes);
     if (await dropEntry(entry.path, stale, dryRun)) result.ownerEntriesRemoved++;
     else rmdir.keep();

@@ -22,6 +22,7 @@ import type {
   WriteResult,
 } from '../namespace.js';
 import { checkOwnerId } from '../owner.js';
+import { emptySweepResult, sweepAborted } from '../sweep-result.js';
 
 interface Entry {
   /** Replaced, never mutated, on save: load() hands it out without copying. */
@@ -186,22 +187,9 @@ export class MemoryNamespace implements NamespaceManager {
     const started = Date.now();
     const space = spaceFor(options);
     const now = options.now();
-    const result: SweepResult = {
-      scanned: 0,
-      removed: 0,
-      kept: 0,
-      skipped: 0,
-      corrupt: 0,
-      removedCorrupt: 0,
-      foreign: 0,
-      bytesFreed: 0,
-      ownerEntriesRemoved: 0,
-      ownerEntriesRestored: 0,
-      dirsRemoved: 0,
-      ms: 0,
-    };
+    const result = emptySweepResult();
     for (const [id, entry] of [...space.sessions]) {
-      if (policy.signal?.aborted) throw Object.assign(policy.signal.reason ?? new Error('aborted'), { result: { ...result } });
+      if (policy.signal?.aborted) throw sweepAborted(policy.signal, result);
       result.scanned++;
       const over = (policy.idle !== null && now - entry.accessed > policy.idle) || (policy.maxAge !== null && now - entry.created > policy.maxAge);
       if (!over) {

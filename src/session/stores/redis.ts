@@ -34,6 +34,7 @@ import type {
   WriteResult,
 } from '../namespace.js';
 import { checkOwnerId, makeOwner, ownerHash } from '../owner.js';
+import { emptySweepResult, sweepAborted } from '../sweep-result.js';
 import type { RedisClientLike, RedisSettings } from './redis-options.js';
 
 type RedisModule = typeof import('redis');
@@ -1405,7 +1406,7 @@ export class RedisNamespace implements NamespaceManager {
       onProgress({ ...result });
     };
     const check = (): void => {
-      if (signal?.aborted) throw aborted(signal, result);
+      if (signal?.aborted) throw sweepAborted(signal, result);
     };
 
     // 1. The sessions.
@@ -1515,27 +1516,3 @@ const SESSIONS_AT_ONCE = 32;
 const SWEEP_CHUNK = 256;
 /** How often a long sweep reports progress (ms). */
 const PROGRESS_MS = 200;
-
-/** Counts of a sweep, all zero. */
-function emptySweepResult(): SweepResult {
-  return {
-    scanned: 0,
-    removed: 0,
-    kept: 0,
-    skipped: 0,
-    corrupt: 0,
-    removedCorrupt: 0,
-    foreign: 0,
-    bytesFreed: 0,
-    ownerEntriesRemoved: 0,
-    ownerEntriesRestored: 0,
-    dirsRemoved: 0,
-    ms: 0,
-  };
-}
-
-/** An AbortError carrying the counts so far. */
-function aborted(signal: AbortSignal, result: SweepResult): Error {
-  const reason = signal.reason instanceof Error ? signal.reason : Object.assign(new Error('the sweep was aborted'), { name: 'AbortError' });
-  return Object.assign(reason, { result: { ...result } });
-}
