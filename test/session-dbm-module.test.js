@@ -24,6 +24,11 @@ describeStoreContract('DbmNamespace on a JSON dbm module (dbmModule)', {
   makeStore: (id, extra) => new DbmNamespace(id, options(extra)),
   stored: (id) => fs.existsSync(path.join(contractDir.path, id.slice(0, 2), id.slice(2, 4), `${id}.dbm`)),
   statics: (extra) => ({ ids: () => DbmNamespace.ids(options(extra)), clear: () => DbmNamespace.clear(options(extra)) }),
+  // The owner index is the store's own files; the owner record lives in the engine's file like any key.
+  owners: (extra) => ({
+    owned: (owner) => DbmNamespace.ownedSessions(owner, options(extra)),
+    revoke: (owner, except) => DbmNamespace.revokeOwned(owner, options(extra), except),
+  }),
 });
 
 describe('Session option dbmModule / session_dbmmodule', function () {
