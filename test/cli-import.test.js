@@ -10,18 +10,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import express from 'express';
 import { createClient } from 'redis';
 import { closeRedisConnections } from 'wasm-session';
 import { WasmSessionStore } from 'wasm-session/express-session';
 import { tempDir } from './helpers/index.js';
 import { describeRedis, startRedis } from './helpers/redis.js';
+import { assertLoggedIn, logIn } from './helpers/legacy-app.js';
 
 const require = createRequire(import.meta.url);
 const session = require('express-session');
 const FileStore = require('session-file-store')(session);
 const { RedisStore } = require('connect-redis');
-const SECRET = 'kept across the migration';
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 /** The CLI as a child process (not spawnSync: a Redis server in this process's tests must keep being served). */
@@ -41,51 +40,6 @@ function run(...args) {
   });
 }
 
-/** An express app on express-session with `store`: /login?user= logs in, /me counts visits. */
-async function app(store) {
-  const a = express();
-  a.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false, cookie: { maxAge: 3600_000 } }));
-  a.get('/login', (req, res) => {
-    req.session.user = req.query.user;
-    req.session.visits = 1;
-    res.end('ok');
-  });
-  a.get('/me', (req, res) => {
-    req.session.visits = (req.session.visits ?? 0) + 1;
-    res.json({ user: req.session.user ?? null, visits: req.session.visits });
-  });
-  const server = a.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
-}
-
-async function loginAll(store, users) {
-  const old = await app(store);
-  const cookies = {};
-  try {
-    for (const user of users) {
-      const res = await fetch(`${old.url}/login?user=${user}`);
-      await res.text();
-      cookies[user] = res.headers.getSetCookie()[0].split(';')[0];
-    }
-  } finally {
-    await old.close();
-  }
-  return cookies;
-}
-
-async function assertLoggedIn(store, cookies) {
-  const next = await app(store);
-  try {
-    for (const [user, cookie] of Object.entries(cookies)) {
-      const me = await (await fetch(`${next.url}/me`, { headers: { cookie } })).json();
-      assert.deepEqual(me, { user, visits: 2 }, `${user} is still logged in`);
-    }
-  } finally {
-    await next.close();
-  }
-}
-
 describe('cli: wasm-session import', function () {
   this.timeout(60000);
   let tmp;
@@ -96,7 +50,7 @@ describe('cli: wasm-session import', function () {
 
   it('--from session-file-store: a dry run counts and writes nothing; the import keeps users logged in; expired files are skipped', async () => {
     const source = tmp.file('sessions');
-    const cookies = await loginAll(new FileStore({ path: source, logFn: () => {}, retries: 0 }), ['ann', 'bob']);
+    const cookies = await logIn(new FileStore({ path: source, logFn: () => {}, retries: 0 }), ['ann', 'bob']);
     // A session session-file-store itself would consider expired (last access two hours ago, 1 h lifetime).
     const expired = { cookie: { originalMaxAge: 3600_000, expires: new Date(Date.now() - 3600_000).toISOString(), path: '/' }, user: 'old' };
     fs.writeFileSync(path.join(source, 'gone.json'), JSON.stringify({ ...expired, __lastAccess: Date.now() - 7200_000 }));
@@ -192,7 +146,7 @@ describeRedis('cli: wasm-session import --from connect-redis', function () {
   afterEach(() => tmp.cleanup());
 
   it('into a data directory and into the Redis store (--to redis://, --to-prefix): the same cookies work, and the command exits', async () => {
-    const cookies = await loginAll(new RedisStore({ client, prefix: 'legacy:' }), ['ann', 'bob', 'cy']);
+    const cookies = await logIn(new RedisStore({ client, prefix: 'legacy:' }), ['ann', 'bob', 'cy']);
     await client.set('unrelated:key', 'left alone');
 
     const dataDir = tmp.file('data');

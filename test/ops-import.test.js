@@ -8,43 +8,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import express from 'express';
 import { connectRedisSource, importSessions, sessionFileStoreSource } from 'wasm-session/import';
 import { closeRedisConnections } from 'wasm-session';
 import { createClient, createCluster } from 'redis';
 import { describeRedis, startCluster, startRedis } from './helpers/redis.js';
 import { WasmSessionStore } from 'wasm-session/express-session';
 import { tempDir } from './helpers/index.js';
+import { assertLoggedIn, logIn } from './helpers/legacy-app.js';
 
 const require = createRequire(import.meta.url);
 const session = require('express-session');
 const FileStore = require('session-file-store')(session);
 const { RedisStore } = require('connect-redis');
-const SECRET = 'the app secret, unchanged by the migration';
-
-/** An express app on express-session with `store`: /login?user= sets the user, /me shows the session. */
-async function app(store) {
-  const a = express();
-  a.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false, cookie: { maxAge: 3600_000 } }));
-  a.get('/login', (req, res) => {
-    req.session.user = { name: req.query.user, roles: ['member'] };
-    req.session.visits = 1;
-    res.end('ok');
-  });
-  a.get('/me', (req, res) => {
-    req.session.visits = (req.session.visits ?? 0) + 1;
-    res.json({ user: req.session.user ?? null, visits: req.session.visits });
-  });
-  const server = a.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
-}
-
-async function login(url, user) {
-  const res = await fetch(`${url}/login?user=${user}`);
-  await res.text();
-  return res.headers.getSetCookie()[0].split(';')[0];
-}
 
 describe('import from session-file-store into a WasmSessionStore', function () {
   this.timeout(30000);
@@ -56,10 +31,7 @@ describe('import from session-file-store into a WasmSessionStore', function () {
 
   it('keeps every live session under its id: the same cookies log the same users in on the new store', async () => {
     const source = tmp.file('sessions');
-    const old = await app(new FileStore({ path: source, logFn: () => {}, retries: 0 }));
-    const cookies = {};
-    for (const user of ['ann', 'bob', 'cy']) cookies[user] = await login(old.url, user);
-    await old.close();
+    const cookies = await logIn(new FileStore({ path: source, logFn: () => {}, retries: 0 }), ['ann', 'bob', 'cy']);
     assert.equal(fs.readdirSync(source).filter((f) => f.endsWith('.json')).length, 3);
 
     const dataDir = tmp.file('data');
@@ -71,17 +43,9 @@ describe('import from session-file-store into a WasmSessionStore', function () {
     assert.deepEqual({ imported: result.imported, expired: result.expired, failed: result.failed }, { imported: 3, expired: 0, failed: 0 });
 
     const store = new WasmSessionStore({ dataDir });
-    const next = await app(store);
-    try {
-      for (const [user, cookie] of Object.entries(cookies)) {
-        const me = await (await fetch(`${next.url}/me`, { headers: { cookie } })).json();
-        assert.deepEqual(me, { user: { name: user, roles: ['member'] }, visits: 2 }, `${user} is still logged in`);
-      }
-      const stored = await store.get(decodeURIComponent(cookies.ann.split('=')[1]).slice(2).split('.')[0]);
-      assert.equal('__lastAccess' in stored, false, "session-file-store's bookkeeping is not copied");
-    } finally {
-      await next.close();
-    }
+    await assertLoggedIn(store, cookies);
+    const stored = await store.get(decodeURIComponent(cookies.ann.split('=')[1]).slice(2).split('.')[0]);
+    assert.equal('__lastAccess' in stored, false, "session-file-store's bookkeeping is not copied");
   });
 
   it('skips sessions session-file-store would treat as expired, and counts unreadable files without stopping', async () => {
@@ -134,10 +98,7 @@ describeRedis('import from connect-redis into a WasmSessionStore', function () {
   for (const target of ['dbm', 'redis']) {
     it(`the users connect-redis logged in stay logged in on a WasmSessionStore (${target})`, async () => {
       const prefix = `app${target}:`;
-      const old = await app(new RedisStore({ client, prefix }));
-      const cookies = {};
-      for (const user of ['ann', 'bob']) cookies[user] = await login(old.url, user);
-      await old.close();
+      const cookies = await logIn(new RedisStore({ client, prefix }), ['ann', 'bob']);
       // Something else under another prefix, and an entry that is not JSON: neither is a session of this app.
       await client.set('other:x', JSON.stringify({ cookie: {}, user: 'zed' }));
       await client.set(`${prefix}broken`, 'not json');
@@ -146,15 +107,7 @@ describeRedis('import from connect-redis into a WasmSessionStore', function () {
       assert.deepEqual({ imported: dry.imported, failed: dry.failed }, { imported: 2, failed: 1 });
       const result = await importSessions(connectRedisSource(redis.url, { prefix }), options);
       assert.deepEqual({ imported: result.imported, expired: result.expired, failed: result.failed }, { imported: 2, expired: 0, failed: 1 });
-      const next = await app(new WasmSessionStore(options));
-      try {
-        for (const [user, cookie] of Object.entries(cookies)) {
-          const me = await (await fetch(`${next.url}/me`, { headers: { cookie } })).json();
-          assert.deepEqual(me, { user: { name: user, roles: ['member'] }, visits: 2 }, `${user} is still logged in`);
-        }
-      } finally {
-        await next.close();
-      }
+      await assertLoggedIn(new WasmSessionStore(options), cookies);
     });
   }
 
