@@ -8,28 +8,15 @@
 // abort and progress.
 
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { createClient, createCluster } from 'redis';
-import { RedisNamespace, Session, closeRedisConnections, listSessions, revokeSessions, storeOptions, sweep } from 'wasm-session/session';
+import { RedisNamespace, closeRedisConnections, listSessions, revokeSessions, storeOptions, sweep } from 'wasm-session/session';
 import { waitFor } from './helpers/index.js';
 import { cli, describeRedis, startCluster, startRedis } from './helpers/redis.js';
+import { login, openSession as open, ownerHashOf as hashOf } from './helpers/owners.js';
 
 const HOUR = 3_600_000;
 const T = Date.UTC(2030, 0, 1);
-const hashOf = (owner) => crypto.createHash('sha256').update(owner, 'utf8').digest('hex').slice(0, 32);
 let prefixes = 0;
-
-const open = (options, id) => Session.open(undefined, undefined, id === undefined ? options : { ...options, id });
-
-/** A login as an application does it: data, the owner, a new id, saved. */
-async function login(options, user, info = {}) {
-  const s = await open(options);
-  s.set('user', user);
-  s.setOwner(user, info);
-  await s.regenerateId();
-  assert.equal(await s.save(), true);
-  return s;
-}
 
 /** A session stored at `at` (ms) with `data`, optionally bound to `owner`; its id. */
 async function stored(options, at, data = { k: 1 }, owner) {

@@ -6,7 +6,6 @@
 // the session, hostile entries, rebuilding it from the session files).
 
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Session, SessionCorruptError, listSessions, revokeSessions, sweep } from 'wasm-session';
@@ -16,20 +15,8 @@ import { closeRedisConnections, storeOptions } from 'wasm-session/session';
 import { tempDir } from './helpers/index.js';
 import { snapshotTree } from './helpers/http.js';
 import { describeRedis, startRedis } from './helpers/redis.js';
+import { login, openSession as open, ownerHashOf as hashOf } from './helpers/owners.js';
 
-const open = (options, id) => Session.open(undefined, undefined, id === undefined ? options : { ...options, id });
-
-/** A login as the demo does it: data, the owner, a new id, saved. */
-async function login(options, user, info = {}) {
-  const s = await open(options);
-  s.set('user', user);
-  s.setOwner(user, info);
-  await s.regenerateId();
-  assert.equal(await s.save(), true);
-  return s;
-}
-
-const hashOf = (owner) => crypto.createHash('sha256').update(owner, 'utf8').digest('hex').slice(0, 32);
 const fileOf = (dir, id) => path.join(dir, id.slice(0, 2), id.slice(2, 4), `${id}.dbm`);
 const entryOf = (dir, owner, id) => path.join(dir, 'owners', hashOf(owner).slice(0, 2), hashOf(owner), id);
 
